@@ -1,0 +1,3 @@
+//! The gatehouse binary.
+
+fn main() {}

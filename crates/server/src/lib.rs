@@ -1,0 +1,1 @@
+//! The Gatehouse HTTP server: axum app, handlers, extractors and the one place errors become HTTP responses.
