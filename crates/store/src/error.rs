@@ -1,0 +1,65 @@
+//! The one error type of the store.
+
+/// Why a store operation failed.
+///
+/// `NotFound` and `Conflict` are outcomes a caller handles (404, 409); the rest are
+/// infrastructure failures that should become a 5xx with the cause logged, never shown.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The row the operation names does not exist (`what`: `"user"`, `"role"`, …).
+    #[error("{what} not found")]
+    NotFound {
+        /// Which kind of thing was missing.
+        what: &'static str,
+    },
+    /// A uniqueness rule would be broken (`what`: `"username"`, `"role"`, `"kid"`, …).
+    #[error("{what} already exists")]
+    Conflict {
+        /// Which unique value was taken.
+        what: &'static str,
+    },
+    /// The database URL's scheme is neither `sqlite:` nor `postgres:`/`postgresql:`.
+    /// The URL itself is not kept: it may hold a password.
+    #[error("unsupported database URL scheme {scheme:?} (expected sqlite: or postgres:)")]
+    UnsupportedUrl {
+        /// The scheme that was given.
+        scheme: String,
+    },
+    /// A stored value could not be read back (a bad id, timestamp or JSON in a column).
+    #[error("stored {what} is malformed")]
+    Corrupt {
+        /// Which value.
+        what: &'static str,
+    },
+    /// The backend for this URL is not wired up yet (temporary, while the crate is built).
+    #[error("this database backend is not implemented yet")]
+    NotYetImplemented,
+    /// Applying the embedded migrations failed.
+    #[error("database migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database reported an error or could not be reached.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+#[allow(dead_code)] // used by the backends, which land next
+impl StoreError {
+    /// Maps a unique-constraint violation to [`StoreError::Conflict`] and a foreign-key
+    /// violation to [`StoreError::NotFound`]; anything else stays a database error.
+    pub(crate) fn from_write(
+        error: sqlx::Error,
+        conflict: &'static str,
+        missing: &'static str,
+    ) -> Self {
+        if let sqlx::Error::Database(db) = &error {
+            if db.is_unique_violation() {
+                return Self::Conflict { what: conflict };
+            }
+            if db.is_foreign_key_violation() {
+                return Self::NotFound { what: missing };
+            }
+        }
+        Self::Database(error)
+    }
+}
