@@ -32,9 +32,6 @@ pub enum StoreError {
         /// Which value.
         what: &'static str,
     },
-    /// The backend for this URL is not wired up yet (temporary, while the crate is built).
-    #[error("this database backend is not implemented yet")]
-    NotYetImplemented,
     /// Applying the embedded migrations failed.
     #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -43,7 +40,6 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
 }
 
-#[allow(dead_code)] // used by the backends, which land next
 impl StoreError {
     /// Maps a unique-constraint violation to [`StoreError::Conflict`] and a foreign-key
     /// violation to [`StoreError::NotFound`]; anything else stays a database error.

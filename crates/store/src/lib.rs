@@ -20,8 +20,12 @@
 //!   a power cut, not only a process kill), `busy_timeout = 5 s`, foreign keys on, and opens
 //!   write transactions with `BEGIN IMMEDIATE` so two writers never deadlock on lock upgrade.
 
+mod backend;
 mod error;
 mod model;
+mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod traits;
 
 pub use error::StoreError;
@@ -52,7 +56,8 @@ pub const REVOCATION_CHANNEL: &str = "gatehouse_revocations";
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
     match scheme {
-        "sqlite" | "postgres" | "postgresql" => Err(StoreError::NotYetImplemented),
+        "sqlite" => Ok(Arc::new(backend::sqlite::SqliteStore::connect(url).await?)),
+        "postgres" | "postgresql" => Ok(Arc::new(backend::postgres::PgStore::connect(url).await?)),
         other => Err(StoreError::UnsupportedUrl {
             scheme: other.to_owned(),
         }),

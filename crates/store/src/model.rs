@@ -170,12 +170,10 @@ impl PageRequest {
         Self { offset: 0, limit }
     }
 
-    #[allow(dead_code)] // used by the backends, which land next
     pub(crate) fn capped_limit(&self) -> i64 {
         i64::from(self.limit.min(Self::MAX_LIMIT))
     }
 
-    #[allow(dead_code)] // used by the backends, which land next
     pub(crate) fn offset_i64(&self) -> i64 {
         i64::try_from(self.offset).unwrap_or(i64::MAX)
     }
@@ -448,7 +446,6 @@ pub enum Revocation {
 #[serde(transparent)]
 pub struct RevocationCursor(i64);
 
-#[allow(dead_code)] // used by the backends, which land next
 impl RevocationCursor {
     /// Before every event still in the log.
     pub const START: Self = Self(0);

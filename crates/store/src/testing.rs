@@ -1,0 +1,122 @@
+//! Throwaway databases for tests, here and in the crates above (feature `testing`).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), gatehouse_store::StoreError> {
+//! use gatehouse_store::testing::TestDatabase;
+//! let db = TestDatabase::postgres().await?;
+//! let store = gatehouse_store::connect(db.url()).await?;
+//! // … test …
+//! store.close().await;
+//! db.cleanup().await;
+//! # Ok(()) }
+//! ```
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
+use tempfile::TempDir;
+
+use crate::error::StoreError;
+
+/// Where the tests find a PostgreSQL server they may create databases on.
+pub const POSTGRES_URL_VAR: &str = "GATEHOUSE_TEST_POSTGRES_URL";
+/// Used when [`POSTGRES_URL_VAR`] is unset: the local server of the development machines.
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// The maintenance URL from [`POSTGRES_URL_VAR`] or the default.
+#[must_use]
+pub fn postgres_admin_url() -> String {
+    std::env::var(POSTGRES_URL_VAR).unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
+}
+
+/// Creates an empty, uniquely named PostgreSQL database and returns its URL. The caller
+/// drops it with [`drop_postgres_database`] (or uses [`TestDatabase`], which does).
+pub async fn fresh_postgres_url() -> Result<String, StoreError> {
+    let admin = PgConnectOptions::from_str(&postgres_admin_url())?;
+    let name = format!("gatehouse_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = admin.connect().await?;
+    // Identifiers cannot be bound as parameters; `name` is made here from hex digits only.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(admin.database(&name).to_url_lossy().to_string())
+}
+
+/// Drops a database made by [`fresh_postgres_url`], disconnecting whoever is still on it.
+pub async fn drop_postgres_database(url: &str) -> Result<(), StoreError> {
+    let options = PgConnectOptions::from_str(url)?;
+    let Some(name) = options.get_database().map(str::to_owned) else {
+        return Ok(());
+    };
+    // Refuse anything this module did not create.
+    if !name.starts_with("gatehouse_test_")
+        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return Ok(());
+    }
+    let mut conn: PgConnection = PgConnectOptions::from_str(&postgres_admin_url())?
+        .connect()
+        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&mut conn)
+    .await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// A fresh SQLite file in its own temporary directory, removed when the guard drops.
+pub fn fresh_sqlite() -> Result<(TempDir, String), StoreError> {
+    let dir = tempfile::tempdir().map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+    let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+    Ok((dir, url))
+}
+
+/// An empty database of either kind, for one test.
+pub struct TestDatabase {
+    url: String,
+    kind: Kind,
+}
+
+enum Kind {
+    Sqlite(#[allow(dead_code)] TempDir),
+    Postgres,
+}
+
+impl TestDatabase {
+    /// A fresh SQLite file.
+    pub fn sqlite() -> Result<Self, StoreError> {
+        let (dir, url) = fresh_sqlite()?;
+        Ok(Self {
+            url,
+            kind: Kind::Sqlite(dir),
+        })
+    }
+
+    /// A fresh PostgreSQL database (see [`fresh_postgres_url`]).
+    pub async fn postgres() -> Result<Self, StoreError> {
+        Ok(Self {
+            url: fresh_postgres_url().await?,
+            kind: Kind::Postgres,
+        })
+    }
+
+    /// The URL to pass to [`connect`](crate::connect).
+    #[must_use]
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Removes the database (PostgreSQL: `DROP DATABASE … WITH (FORCE)`; SQLite: the
+    /// directory). Best effort: a failure here must not fail the test that used it.
+    pub async fn cleanup(self) {
+        if let Kind::Postgres = self.kind
+            && let Err(error) = drop_postgres_database(&self.url).await
+        {
+            tracing::warn!(%error, "could not drop test database");
+        }
+    }
+}
