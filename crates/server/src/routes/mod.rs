@@ -1,0 +1,89 @@
+//! The router: one module per resource, assembled by [`app`], plus the layers every request
+//! passes through (request id, tracing, body limit, timeout, problem+json fallbacks).
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::{ApiError, ProblemCode};
+use crate::state::AppState;
+
+pub mod admin;
+pub mod health;
+pub mod well_known;
+
+/// Header carrying the request id (generated unless the client sent one).
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The application's routes, without the cross-cutting layers: every resource's router merged.
+/// Route groups owned elsewhere (`/auth`, `/oauth`, the gateway) are merged here as well.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(health::routes())
+        .merge(well_known::routes())
+        .nest("/admin", admin::routes())
+}
+
+/// The complete application: [`routes`] with fallbacks and layers, bound to `state`.
+pub fn app(state: AppState) -> Router {
+    with_layers(routes(), state)
+}
+
+/// Adds the problem+json fallbacks and the cross-cutting layers to `router` and binds it to
+/// `state`. Used by [`app`], and by callers that merge extra routes (e.g. the gateway).
+pub fn with_layers(router: Router<AppState>, state: AppState) -> Router {
+    let body_limit = state.config().server.body_limit_bytes;
+    let timeout = state.config().server.request_timeout.get();
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(timeout, time_limit))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let id = request
+                .headers()
+                .get(REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("this resource")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::with_status(
+        StatusCode::METHOD_NOT_ALLOWED,
+        ProblemCode::METHOD_NOT_ALLOWED,
+        "this method is not allowed on this resource",
+    )
+}
+
+/// Answers 503 problem+json when a handler has not produced its response head in time. The
+/// body is not covered, so streamed responses (the gateway's proxy) are not cut off.
+async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => axum::response::IntoResponse::into_response(ApiError::with_status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ProblemCode::TIMEOUT,
+            "the request took too long",
+        )),
+    }
+}

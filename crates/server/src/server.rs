@@ -1,0 +1,154 @@
+//! [`Server`]: opens the database, binds the listener, builds the state and serves until told
+//! to stop, finishing in-flight requests first.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::routes;
+use crate::state::{AppState, StartupError};
+
+/// A bound, ready-to-run server.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    addr: SocketAddr,
+    state: AppState,
+}
+
+impl Server {
+    /// Opens (and migrates) the database, binds `server.listen`, and builds the state. The
+    /// issuer is `server.public_url`, or `http://<bound address>` when it is not set.
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        let url = &config.database.url;
+        if let Some(dir) = url
+            .sqlite_path()
+            .as_deref()
+            .and_then(std::path::Path::parent)
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|source| StartupError::DataDir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let store = gatehouse_store::connect(url.expose())
+            .await
+            .map_err(|source| StartupError::Store {
+                url: url.to_string(),
+                source,
+            })?;
+        let listen = config.server.listen;
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: listen,
+            source,
+        })?;
+        let public_url = config.server.public_url_or(addr);
+        let state = AppState::build(config, public_url, store, clock).await?;
+        Ok(Self {
+            listener,
+            addr,
+            state,
+        })
+    }
+
+    /// The address actually bound (differs from the configured one for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The application state.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves [`routes::app`] until `shutdown` completes, then lets in-flight requests finish
+    /// for up to `server.shutdown_grace`.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = routes::app(self.state.clone());
+        self.run_router(app, shutdown).await
+    }
+
+    /// Serves `router` (built with [`routes::with_layers`]) until `shutdown` completes.
+    pub async fn run_router(
+        self,
+        router: Router,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let grace = self.state.config().server.shutdown_grace.get();
+        let reloader = self
+            .state
+            .keys()
+            .spawn_reloader(Arc::clone(self.state.clock()));
+        tracing::info!(
+            addr = %self.addr,
+            issuer = %self.state.public_url(),
+            database = %self.state.config().database.url,
+            "gatehouse is listening"
+        );
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            let _ = stopping_tx.send(());
+        };
+        let serve = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal);
+        let serve = std::pin::pin!(serve.into_future());
+        let result = tokio::select! {
+            result = serve => result,
+            () = async {
+                // Once shutdown has begun, give in-flight requests `grace` before giving up.
+                let _ = stopping_rx.await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!("shutdown grace period over; dropping remaining connections");
+                Ok(())
+            }
+        };
+        reloader.abort();
+        self.state.store().close().await;
+        result
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
