@@ -1,0 +1,339 @@
+//! [`Gateway`]: the stages put together. One call, [`Gateway::decide`], takes a request's
+//! method, path and headers to a [`Decision`]; [`Gateway::prepare_upstream`] then rewrites the
+//! headers for the upstream, and [`crate::proxy::Proxy`] forwards.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use gatehouse_token::UnixTime;
+use http::Method;
+use http::header::{AUTHORIZATION, HeaderMap};
+
+use crate::authn::{LocalTokens, verify_external};
+use crate::cache::{CachedIdentity, TokenCache};
+use crate::config::GatewayConfig;
+use crate::denial::Denial;
+use crate::error::Error;
+use crate::headers::IdentityHeaders;
+use crate::issuer::TrustedIssuer;
+use crate::jwks::{KeyCache, KeyCacheSettings};
+use crate::metrics::Metrics;
+use crate::policy::{Authorization, Missing};
+use crate::route::{Access, RequestPath, Route, RouteTable, UnsafePath};
+use crate::subject::{IssuerName, Subject};
+use crate::unverified;
+
+/// Bearer tokens longer than this are refused before any decoding.
+const MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// Verified tokens kept in the cache.
+const TOKEN_CACHE_CAPACITY: u64 = 100_000;
+
+/// What to do with a request.
+#[derive(Debug, Clone)]
+pub enum Decision<'a> {
+    /// Forward it. `subject` is `None` on a public route.
+    Allow {
+        /// The matched route.
+        route: &'a Route,
+        /// The authenticated caller, for the identity headers.
+        subject: Option<Arc<Subject>>,
+    },
+    /// No route matches (deny by default).
+    NoRoute,
+    /// The path could be re-interpreted by an upstream; refused before matching.
+    UnsafePath(UnsafePath),
+    /// The credential is missing or refused.
+    Unauthenticated(Denial),
+    /// Authenticated, but the route's policy is not met.
+    Forbidden {
+        /// Who asked.
+        subject: Arc<Subject>,
+        /// What they lack.
+        missing: Missing,
+    },
+}
+
+/// The gateway: routes, authenticators, identity headers, caches and counters.
+pub struct Gateway {
+    routes: RouteTable,
+    local: Option<Arc<dyn LocalTokens>>,
+    external: Vec<Arc<KeyCache>>,
+    identity: IdentityHeaders,
+    cache: TokenCache,
+    metrics: Metrics,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("routes", &self.routes.len())
+            .field("external_issuers", &self.external.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// Validates the configuration. `local` verifies Gatehouse's own tokens (None: only
+    /// external issuers are trusted); `http` fetches external keys. No network access happens
+    /// here; call [`Gateway::prefetch_keys`] at start-up.
+    pub fn new(
+        config: &GatewayConfig,
+        local: Option<Arc<dyn LocalTokens>>,
+        http: reqwest::Client,
+        key_settings: KeyCacheSettings,
+    ) -> Result<Self, Error> {
+        let issuers = config
+            .issuers
+            .iter()
+            .map(TrustedIssuer::from_config)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut known: BTreeSet<IssuerName> = BTreeSet::new();
+        known.insert(IssuerName::gatehouse());
+        for issuer in &issuers {
+            if !known.insert(issuer.name().clone()) {
+                return Err(Error::InvalidIssuer {
+                    name: issuer.name().to_string(),
+                    problem: "two [[issuers]] entries have this name".into(),
+                });
+            }
+        }
+        let routes = RouteTable::from_config(&config.routes, &known)?;
+        let identity = IdentityHeaders::from_config(&config.identity_headers)?;
+        let external = issuers
+            .into_iter()
+            .map(|issuer| Arc::new(KeyCache::new(issuer, http.clone(), key_settings.clone())))
+            .collect();
+        Ok(Self {
+            routes,
+            local,
+            external,
+            identity,
+            cache: TokenCache::new(TOKEN_CACHE_CAPACITY),
+            metrics: Metrics::default(),
+        })
+    }
+
+    /// Fetches every external issuer's keys once. Failures are logged, not returned: start-up
+    /// must not depend on a provider being up; the first token from that issuer retries.
+    pub async fn prefetch_keys(&self) {
+        for keys in &self.external {
+            if keys.refresh().await.is_none() {
+                tracing::warn!(issuer = %keys.issuer().name(), "issuer keys unavailable at start-up");
+            }
+        }
+    }
+
+    /// The route table.
+    pub fn routes(&self) -> &RouteTable {
+        &self.routes
+    }
+
+    /// The identity-header settings.
+    pub fn identity_headers(&self) -> &IdentityHeaders {
+        &self.identity
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The key caches of the external issuers.
+    pub fn key_caches(&self) -> &[Arc<KeyCache>] {
+        &self.external
+    }
+
+    /// Runs route matching, authentication and authorization for one request.
+    pub async fn decide(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        now: UnixTime,
+    ) -> Decision<'_> {
+        let decision = self.decide_inner(method, path, headers, now).await;
+        match &decision {
+            Decision::Allow { .. } => Metrics::bump(&self.metrics.allowed),
+            Decision::NoRoute | Decision::UnsafePath(_) => Metrics::bump(&self.metrics.no_route),
+            Decision::Unauthenticated(denial) => self.metrics.count_denial(denial.code()),
+            Decision::Forbidden { .. } => Metrics::bump(&self.metrics.forbidden),
+        }
+        decision
+    }
+
+    async fn decide_inner(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        now: UnixTime,
+    ) -> Decision<'_> {
+        let path = match RequestPath::parse(path) {
+            Ok(path) => path,
+            Err(unsafe_path) => return Decision::UnsafePath(unsafe_path),
+        };
+        let Some(route) = self.routes.find(method, &path) else {
+            return Decision::NoRoute;
+        };
+        let policy = match &route.access {
+            Access::Public => {
+                return Decision::Allow {
+                    route,
+                    subject: None,
+                };
+            }
+            Access::Protected(policy) => policy,
+        };
+        let subject = match self.authenticate(headers, now).await {
+            Ok(subject) => subject,
+            Err(denial) => return Decision::Unauthenticated(denial),
+        };
+        if !policy.accepts_issuer(&subject.issuer) {
+            return Decision::Unauthenticated(Denial::IssuerNotAccepted(subject.issuer.clone()));
+        }
+        match policy.authorize(&subject) {
+            Authorization::Allowed => Decision::Allow {
+                route,
+                subject: Some(subject),
+            },
+            Authorization::Forbidden(missing) => Decision::Forbidden { subject, missing },
+        }
+    }
+
+    /// Authenticates the request's Bearer token (cache first).
+    pub async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        now: UnixTime,
+    ) -> Result<Arc<Subject>, Denial> {
+        let token = bearer_token(headers)?;
+        let key = TokenCache::key(token);
+        if let Some(identity) = self.cache.get(&key, now).await {
+            Metrics::bump(&self.metrics.cache_hits);
+            return match identity {
+                CachedIdentity::Local(local) => {
+                    self.check_revocation(&local, now).await?;
+                    Ok(Arc::new(local.subject.clone()))
+                }
+                CachedIdentity::External { subject, .. } => Ok(subject),
+            };
+        }
+        Metrics::bump(&self.metrics.verifications);
+        let peek = unverified::peek(token).ok_or(Denial::NotBearer)?;
+        if peek.is_graph_token() {
+            return Err(Denial::GraphToken);
+        }
+        let iss = peek.issuer.as_deref().unwrap_or_default();
+        if let Some(local) = self.local.as_ref().filter(|l| l.issuer() == iss) {
+            let verified = Arc::new(local.verify(token, now)?);
+            self.check_revocation(&verified, now).await?;
+            let subject = Arc::new(verified.subject.clone());
+            self.cache
+                .insert(key, CachedIdentity::Local(verified), now)
+                .await;
+            return Ok(subject);
+        }
+        let keys = self
+            .external
+            .iter()
+            .find(|keys| keys.issuer().recognizes(iss))
+            .ok_or(Denial::UnknownIssuer)?;
+        let (subject, expires_at) = verify_external(keys, token, now).await?;
+        let subject = Arc::new(subject);
+        let cached = CachedIdentity::External {
+            subject: Arc::clone(&subject),
+            expires_at,
+        };
+        self.cache.insert(key, cached, now).await;
+        Ok(subject)
+    }
+
+    async fn check_revocation(
+        &self,
+        token: &crate::authn::LocalToken,
+        now: UnixTime,
+    ) -> Result<(), Denial> {
+        match &self.local {
+            Some(local) => local.check_revocation(token, now).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Rewrites request headers for the upstream: strips every client identity header (and
+    /// `Authorization` unless the route forwards it), then writes the subject's.
+    pub fn prepare_upstream(
+        &self,
+        route: &Route,
+        subject: Option<&Subject>,
+        headers: &mut HeaderMap,
+    ) {
+        self.identity.strip(headers, route.forward_authorization);
+        if let Some(subject) = subject {
+            self.identity.apply(subject, headers);
+        }
+    }
+}
+
+/// The token of a single `Authorization: Bearer <token>` header.
+fn bearer_token(headers: &HeaderMap) -> Result<&str, Denial> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let value = values.next().ok_or(Denial::NoCredentials)?;
+    if values.next().is_some() {
+        return Err(Denial::NotBearer);
+    }
+    let value = value.to_str().map_err(|_| Denial::NotBearer)?;
+    let (scheme, token) = value.split_once(' ').ok_or(Denial::NotBearer)?;
+    let token = token.trim_start_matches(' ');
+    // RFC 6750 b68token characters; this also rules out spaces and commas.
+    let b64token = |c: char| c.is_ascii_alphanumeric() || "-._~+/=".contains(c);
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || !token.chars().all(b64token) {
+        return Err(Denial::NotBearer);
+    }
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(Denial::NotBearer);
+    }
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn with_auth(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn a_single_bearer_header_yields_its_token() {
+        assert_eq!(
+            bearer_token(&with_auth(&["Bearer abc.def.ghi"])),
+            Ok("abc.def.ghi")
+        );
+        assert_eq!(bearer_token(&with_auth(&["bearer abc"])), Ok("abc"));
+    }
+
+    #[test]
+    fn anything_but_one_bearer_token_is_refused() {
+        assert_eq!(bearer_token(&HeaderMap::new()), Err(Denial::NoCredentials));
+        for bad in [
+            &["Basic dXNlcjpwdw=="][..],
+            &["Bearer"],
+            &["Bearer a b"],
+            &["Bearer a,b"],
+            &["Bearer a", "Bearer b"],
+        ] {
+            assert_eq!(
+                bearer_token(&with_auth(bad)),
+                Err(Denial::NotBearer),
+                "{bad:?}"
+            );
+        }
+        let huge = format!("Bearer {}", "a".repeat(MAX_TOKEN_BYTES + 1));
+        assert_eq!(bearer_token(&with_auth(&[&huge])), Err(Denial::NotBearer));
+    }
+}

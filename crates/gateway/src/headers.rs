@@ -1,0 +1,342 @@
+//! The identity mutator: removes every identity header a client sent, then writes the
+//! authenticated [`Subject`] as headers for the upstream, within a size cap.
+//!
+//! Values are UTF-8, percent-encoded outside visible ASCII and for `%` and `,`, so a list item
+//! can never smuggle a separator or a line break, and upstreams can split lists on `,` safely.
+
+use std::collections::BTreeSet;
+
+use http::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
+
+use crate::config::IdentityHeadersConfig;
+use crate::error::Error;
+use crate::subject::Subject;
+
+/// The validated identity-header settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityHeaders {
+    subject: HeaderName,
+    username: HeaderName,
+    roles: HeaderName,
+    groups: HeaderName,
+    permissions: HeaderName,
+    issuer: HeaderName,
+    token: HeaderName,
+    truncated: HeaderName,
+    /// Lower-case, as `HeaderName`s are.
+    strip_prefix: String,
+    max_value_bytes: usize,
+}
+
+impl Default for IdentityHeaders {
+    /// The same values as [`IdentityHeadersConfig::default`].
+    fn default() -> Self {
+        Self {
+            subject: HeaderName::from_static("x-auth-subject"),
+            username: HeaderName::from_static("x-auth-username"),
+            roles: HeaderName::from_static("x-auth-roles"),
+            groups: HeaderName::from_static("x-auth-groups"),
+            permissions: HeaderName::from_static("x-auth-permissions"),
+            issuer: HeaderName::from_static("x-auth-issuer"),
+            token: HeaderName::from_static("x-auth-token"),
+            truncated: HeaderName::from_static("x-auth-truncated"),
+            strip_prefix: "x-auth-".to_owned(),
+            max_value_bytes: 4096,
+        }
+    }
+}
+
+impl IdentityHeaders {
+    /// Validates the `[identity_headers]` section.
+    pub fn from_config(config: &IdentityHeadersConfig) -> Result<Self, Error> {
+        let name = |key: &'static str, value: &str| {
+            HeaderName::from_bytes(value.as_bytes()).map_err(|_| Error::InvalidIdentityHeaders {
+                key,
+                problem: format!("`{value}` is not a valid header name"),
+            })
+        };
+        if config.max_value_bytes < 64 {
+            return Err(Error::InvalidIdentityHeaders {
+                key: "max_value_bytes",
+                problem: "must be at least 64".into(),
+            });
+        }
+        let strip_prefix = config.strip_prefix.to_ascii_lowercase();
+        if strip_prefix.len() < 3 {
+            return Err(Error::InvalidIdentityHeaders {
+                key: "strip_prefix",
+                problem: "must be at least 3 characters (an empty prefix would strip every header)"
+                    .into(),
+            });
+        }
+        Ok(Self {
+            subject: name("subject", &config.subject)?,
+            username: name("username", &config.username)?,
+            roles: name("roles", &config.roles)?,
+            groups: name("groups", &config.groups)?,
+            permissions: name("permissions", &config.permissions)?,
+            issuer: name("issuer", &config.issuer)?,
+            token: name("token", &config.token)?,
+            truncated: name("truncated", &config.truncated)?,
+            strip_prefix,
+            max_value_bytes: config.max_value_bytes,
+        })
+    }
+
+    /// The header carrying the upstream token.
+    pub fn token_header(&self) -> &HeaderName {
+        &self.token
+    }
+
+    fn own_names(&self) -> [&HeaderName; 8] {
+        [
+            &self.subject,
+            &self.username,
+            &self.roles,
+            &self.groups,
+            &self.permissions,
+            &self.issuer,
+            &self.token,
+            &self.truncated,
+        ]
+    }
+
+    /// Removes every identity header a client could have sent: the configured names and
+    /// anything starting with the strip prefix. With `keep_authorization == false` the client's
+    /// `Authorization` header goes too.
+    pub fn strip(&self, headers: &mut HeaderMap, keep_authorization: bool) {
+        let doomed: Vec<HeaderName> = headers
+            .keys()
+            .filter(|name| {
+                name.as_str().starts_with(&self.strip_prefix) || self.own_names().contains(name)
+            })
+            .cloned()
+            .collect();
+        for name in doomed {
+            headers.remove(name);
+        }
+        if !keep_authorization {
+            headers.remove(AUTHORIZATION);
+        }
+    }
+
+    /// Writes the subject's identity headers (call [`Self::strip`] first). Lists longer than
+    /// the cap are cut after the last whole item that fits, and the truncation header names
+    /// them, so an upstream can tell a partial list from a complete one.
+    pub fn apply(&self, subject: &Subject, headers: &mut HeaderMap) {
+        let mut truncated = Vec::new();
+        if self.insert_single(headers, &self.subject, &subject.id) {
+            truncated.push("subject");
+        }
+        if let Some(username) = &subject.username
+            && self.insert_single(headers, &self.username, username)
+        {
+            truncated.push("username");
+        }
+        self.insert_single(headers, &self.issuer, subject.issuer.as_str());
+        for (name, label, set) in [
+            (&self.roles, "roles", &subject.roles),
+            (&self.groups, "groups", &subject.groups),
+            (&self.permissions, "permissions", &subject.permissions),
+        ] {
+            let (value, cut) = self.encode_list(set);
+            if cut {
+                truncated.push(label);
+            }
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(name.clone(), value);
+            }
+        }
+        if subject.groups_overage {
+            truncated.push("groups-overage");
+        }
+        if !truncated.is_empty()
+            && let Ok(value) = HeaderValue::from_str(&truncated.join(","))
+        {
+            headers.insert(self.truncated.clone(), value);
+        }
+    }
+
+    /// Inserts one value, cut to the cap; returns whether it was cut.
+    fn insert_single(&self, headers: &mut HeaderMap, name: &HeaderName, raw: &str) -> bool {
+        let mut encoded = encode(raw);
+        let cut = encoded.len() > self.max_value_bytes;
+        if cut {
+            // The encoding is ASCII, so any index is a char boundary; only a split `%XX`
+            // escape has to be avoided.
+            encoded.truncate(self.max_value_bytes);
+            let tail = encoded.len().saturating_sub(2);
+            if let Some(pos) = encoded[tail..].find('%') {
+                encoded.truncate(tail + pos);
+            }
+        }
+        if let Ok(value) = HeaderValue::from_str(&encoded) {
+            headers.insert(name.clone(), value);
+        }
+        cut
+    }
+
+    fn encode_list(&self, items: &BTreeSet<String>) -> (String, bool) {
+        let mut out = String::new();
+        for item in items {
+            let encoded = encode(item);
+            let extra = encoded.len() + usize::from(!out.is_empty());
+            if out.len() + extra > self.max_value_bytes {
+                return (out, true);
+            }
+            if !out.is_empty() {
+                out.push(',');
+            }
+            out.push_str(&encoded);
+        }
+        (out, false)
+    }
+}
+
+/// Percent-encodes everything outside visible ASCII, plus `%` and `,`.
+fn encode(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for byte in raw.bytes() {
+        if byte.is_ascii_graphic() && byte != b'%' && byte != b',' {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::subject::IssuerName;
+
+    fn subject() -> Subject {
+        let mut s = Subject::new("u-1", IssuerName::gatehouse());
+        s.username = Some("alice".into());
+        s.roles = ["Admin".to_owned(), "Reader".to_owned()].into();
+        s.permissions = ["reports:read".to_owned()].into();
+        s
+    }
+
+    #[test]
+    fn the_default_settings_equal_the_default_configuration() {
+        let headers = IdentityHeaders::from_config(&IdentityHeadersConfig::default()).unwrap();
+        assert_eq!(headers, IdentityHeaders::default());
+    }
+
+    #[test]
+    fn every_client_supplied_identity_header_is_removed() {
+        let ids = IdentityHeaders::default();
+        let mut h = HeaderMap::new();
+        h.insert("x-auth-subject", HeaderValue::from_static("root"));
+        h.insert("X-AUTH-ROLES", HeaderValue::from_static("Admin"));
+        h.insert("x-auth-something-new", HeaderValue::from_static("1"));
+        h.insert("authorization", HeaderValue::from_static("Bearer x"));
+        h.insert("accept", HeaderValue::from_static("*/*"));
+        ids.strip(&mut h, false);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("accept"));
+    }
+
+    #[test]
+    fn renamed_identity_headers_are_stripped_even_outside_the_prefix() {
+        let config = IdentityHeadersConfig {
+            subject: "X-User".into(),
+            ..Default::default()
+        };
+        let ids = IdentityHeaders::from_config(&config).unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("x-user", HeaderValue::from_static("root"));
+        h.insert("authorization", HeaderValue::from_static("Bearer x"));
+        ids.strip(&mut h, true);
+        assert!(!h.contains_key("x-user"));
+        assert!(h.contains_key("authorization"));
+    }
+
+    #[test]
+    fn the_subject_is_written_as_headers() {
+        let ids = IdentityHeaders::default();
+        let mut h = HeaderMap::new();
+        ids.apply(&subject(), &mut h);
+        assert_eq!(h["x-auth-subject"], "u-1");
+        assert_eq!(h["x-auth-username"], "alice");
+        assert_eq!(h["x-auth-roles"], "Admin,Reader");
+        assert_eq!(h["x-auth-groups"], "");
+        assert_eq!(h["x-auth-permissions"], "reports:read");
+        assert_eq!(h["x-auth-issuer"], "gatehouse");
+        assert!(!h.contains_key("x-auth-truncated"));
+    }
+
+    #[test]
+    fn separators_and_non_ascii_are_percent_encoded() {
+        let ids = IdentityHeaders::default();
+        let mut s = subject();
+        s.username = Some("Zoë, admin\r\nX-Auth-Roles: x".into());
+        s.roles = ["a,b".to_owned()].into();
+        let mut h = HeaderMap::new();
+        ids.apply(&s, &mut h);
+        assert_eq!(
+            h["x-auth-username"],
+            "Zo%C3%AB%2C%20admin%0D%0AX-Auth-Roles:%20x"
+        );
+        assert_eq!(h["x-auth-roles"], "a%2Cb");
+    }
+
+    #[test]
+    fn a_user_in_many_groups_gets_a_capped_list_marked_as_truncated() {
+        let config = IdentityHeadersConfig {
+            max_value_bytes: 100,
+            ..Default::default()
+        };
+        let ids = IdentityHeaders::from_config(&config).unwrap();
+        let mut s = subject();
+        s.groups = (0..200)
+            .map(|i| format!("00000000-0000-0000-0000-{i:012}"))
+            .collect();
+        let mut h = HeaderMap::new();
+        ids.apply(&s, &mut h);
+        let groups = h["x-auth-groups"].to_str().unwrap();
+        assert!(groups.len() <= 100);
+        assert_eq!(groups.split(',').count(), 2, "only whole items are kept");
+        assert_eq!(h["x-auth-truncated"], "groups");
+    }
+
+    #[test]
+    fn a_long_single_value_is_cut_without_splitting_an_escape() {
+        let config = IdentityHeadersConfig {
+            max_value_bytes: 64,
+            ..Default::default()
+        };
+        let ids = IdentityHeaders::from_config(&config).unwrap();
+        let mut s = subject();
+        s.username = Some("é".repeat(100));
+        let mut h = HeaderMap::new();
+        ids.apply(&s, &mut h);
+        let username = h["x-auth-username"].to_str().unwrap();
+        assert!(
+            username.len() <= 64 && username.len().is_multiple_of(3),
+            "{username}"
+        );
+        assert_eq!(h["x-auth-truncated"], "username");
+    }
+
+    #[test]
+    fn a_too_small_cap_or_prefix_is_refused() {
+        let small = IdentityHeadersConfig {
+            max_value_bytes: 10,
+            ..Default::default()
+        };
+        assert!(IdentityHeaders::from_config(&small).is_err());
+        let empty = IdentityHeadersConfig {
+            strip_prefix: String::new(),
+            ..Default::default()
+        };
+        assert!(IdentityHeaders::from_config(&empty).is_err());
+        let bad = IdentityHeadersConfig {
+            roles: "X Roles".into(),
+            ..Default::default()
+        };
+        assert!(IdentityHeaders::from_config(&bad).is_err());
+    }
+}

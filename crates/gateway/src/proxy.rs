@@ -1,0 +1,248 @@
+//! The reverse proxy: forwards a request to its upstream over a pooled keep-alive hyper client,
+//! streaming bodies in both directions (nothing is buffered, so server-sent events arrive as
+//! they are produced and uploads flow straight through), tunnelling protocol upgrades
+//! (WebSocket), and reporting an unreachable or slow upstream as a typed [`Error`].
+
+use std::error::Error as StdError;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Request, Response, StatusCode};
+use hyper::body::{Body, Incoming};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+use crate::config::ProxyConfig;
+use crate::error::Error;
+
+/// Headers that describe one connection, not the message (RFC 9110 §7.6.1); never forwarded.
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+];
+
+/// Facts about the client connection, for the `X-Forwarded-*` headers.
+#[derive(Debug, Clone)]
+pub struct Forwarded {
+    /// The client's address (the TCP peer).
+    pub client_ip: Option<IpAddr>,
+    /// `http` or `https`, as the client reached Gatehouse.
+    pub proto: &'static str,
+}
+
+/// A pooled HTTP/1.1 client to upstreams, generic over the request body type so the server can
+/// pass its own body through without copying.
+#[derive(Debug, Clone)]
+pub struct Proxy<B> {
+    client: Client<HttpConnector, B>,
+    read_timeout: Duration,
+}
+
+impl<B> Proxy<B>
+where
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    /// Builds the client: TCP_NODELAY, the configured connect timeout, and keep-alive pooling.
+    pub fn new(config: &ProxyConfig) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(config.connect_timeout));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(config.max_idle_per_host)
+            .build(connector);
+        Self {
+            client,
+            read_timeout: config.read_timeout,
+        }
+    }
+
+    /// Sends `request` to `target` (an absolute `http://` URI built by the route) and returns
+    /// the upstream's response with its body still streaming. The caller has already applied
+    /// the identity headers; this adds `X-Forwarded-*` and removes hop-by-hop headers both
+    /// ways. A `101 Switching Protocols` answer is tunnelled: bytes flow between the client and
+    /// the upstream until either side closes.
+    pub async fn forward(
+        &self,
+        mut request: Request<B>,
+        target: http::Uri,
+        forwarded: &Forwarded,
+    ) -> Result<Response<Incoming>, Error> {
+        let origin = format!(
+            "http://{}",
+            target.authority().map(|a| a.as_str()).unwrap_or_default()
+        );
+        let upgrade = upgrade_protocol(request.headers());
+        let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut request));
+
+        let original_host = request.headers().get(header::HOST).cloned();
+        let headers = request.headers_mut();
+        strip_hop_by_hop(headers);
+        // hyper writes `Host` from the target URI, as nginx does with `proxy_pass`; the client's
+        // host travels in X-Forwarded-Host.
+        headers.remove(header::HOST);
+        if let Some(host) = original_host {
+            headers.insert(HeaderName::from_static("x-forwarded-host"), host);
+        }
+        headers.insert(
+            HeaderName::from_static("x-forwarded-proto"),
+            HeaderValue::from_static(forwarded.proto),
+        );
+        if let Some(ip) = forwarded.client_ip {
+            append_forwarded_for(headers, ip);
+        }
+        if let Some(protocol) = &upgrade {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            headers.insert(header::UPGRADE, protocol.clone());
+        }
+        *request.uri_mut() = target;
+        *request.version_mut() = http::Version::HTTP_11;
+
+        let response =
+            match tokio::time::timeout(self.read_timeout, self.client.request(request)).await {
+                Err(_elapsed) => {
+                    return Err(Error::UpstreamTimeout {
+                        upstream: origin,
+                        timeout: self.read_timeout,
+                    });
+                }
+                Ok(Err(source)) => {
+                    return Err(Error::UpstreamDown {
+                        upstream: origin,
+                        source: Box::new(source),
+                    });
+                }
+                Ok(Ok(response)) => response,
+            };
+
+        let mut response = response;
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS
+            && let Some(client_upgrade) = client_upgrade
+        {
+            let upstream_upgrade = hyper::upgrade::on(&mut response);
+            tokio::spawn(async move {
+                match tokio::try_join!(client_upgrade, upstream_upgrade) {
+                    Ok((client, upstream)) => {
+                        let mut client = TokioIo::new(client);
+                        let mut upstream = TokioIo::new(upstream);
+                        // Either side closing ends the tunnel; errors are ordinary resets.
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    }
+                    Err(error) => tracing::debug!(%error, "protocol upgrade failed"),
+                }
+            });
+            let protocol = response.headers().get(header::UPGRADE).cloned();
+            strip_hop_by_hop(response.headers_mut());
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            if let Some(protocol) = protocol {
+                response.headers_mut().insert(header::UPGRADE, protocol);
+            }
+            return Ok(response);
+        }
+        strip_hop_by_hop(response.headers_mut());
+        Ok(response)
+    }
+}
+
+/// The protocol a request asks to upgrade to, when it asks (`Connection: upgrade` plus
+/// `Upgrade: …`).
+fn upgrade_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
+    let wants_upgrade = headers.get_all(header::CONNECTION).iter().any(|value| {
+        value.to_str().is_ok_and(|v| {
+            v.split(',')
+                .any(|token| token.trim().eq_ignore_ascii_case("upgrade"))
+        })
+    });
+    if wants_upgrade {
+        headers.get(header::UPGRADE).cloned()
+    } else {
+        None
+    }
+}
+
+/// Removes the hop-by-hop headers, including any the `Connection` header names.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|token| HeaderName::from_bytes(token.trim().as_bytes()).ok())
+        .collect();
+    for name in named.iter().chain(HOP_BY_HOP.iter()) {
+        headers.remove(name);
+    }
+    headers.remove(header::UPGRADE);
+}
+
+fn append_forwarded_for(headers: &mut HeaderMap, ip: IpAddr) {
+    let name = HeaderName::from_static("x-forwarded-for");
+    let value = match headers.get(&name).and_then(|v| v.to_str().ok()) {
+        Some(existing) => format!("{existing}, {ip}"),
+        None => ip.to_string(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        headers.insert(name, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_and_those_named_by_connection_are_removed() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, x-secret-hop"),
+        );
+        headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        headers.insert("x-secret-hop", HeaderValue::from_static("1"));
+        headers.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        strip_hop_by_hop(&mut headers);
+        assert_eq!(headers.len(), 1);
+        assert!(headers.contains_key(header::ACCEPT));
+    }
+
+    #[test]
+    fn an_upgrade_needs_both_connection_and_upgrade_headers() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        assert_eq!(upgrade_protocol(&headers), None);
+        headers.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, Upgrade"),
+        );
+        assert_eq!(
+            upgrade_protocol(&headers),
+            Some(HeaderValue::from_static("websocket"))
+        );
+    }
+
+    #[test]
+    fn the_client_address_is_appended_to_x_forwarded_for() {
+        let mut headers = HeaderMap::new();
+        append_forwarded_for(&mut headers, "10.0.0.1".parse().unwrap());
+        append_forwarded_for(&mut headers, "10.0.0.2".parse().unwrap());
+        assert_eq!(headers["x-forwarded-for"], "10.0.0.1, 10.0.0.2");
+    }
+}
