@@ -56,6 +56,11 @@ pub enum KeyError {
     /// A key set with two keys under one `kid`.
     #[error("duplicate kid {0} in key set")]
     DuplicateKid(String),
+    /// A JWK Set mixing symmetric secrets with public keys: a document that publishes public
+    /// keys must never carry a secret, and a store of secrets has no business holding public
+    /// keys, so such a set is a mistake either way.
+    #[error("the JWK Set mixes symmetric (oct) secrets with public keys")]
+    MixedKeySet,
     /// A JWK Set with no key usable for JWS verification.
     #[error("the JWK Set holds no key usable for signature verification")]
     NoUsableKey,

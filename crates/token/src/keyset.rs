@@ -39,7 +39,8 @@ impl KeySet {
     /// publish such keys next to their signing keys. Keys that claim to be signing keys but
     /// are unusable (short RSA moduli, weak HMAC secrets, invalid points, private members, an
     /// `alg` that does not fit the key) refuse the whole set: they mean a misconfigured or
-    /// tampered document. A set left with no key is refused.
+    /// tampered document. So does a set mixing `oct` secrets with public keys. A set left with
+    /// no key is refused.
     pub fn from_jwks_json(json: &str) -> Result<KeySet, KeyError> {
         let document = json::parse_object(json.as_bytes())
             .map_err(|err| KeyError::InvalidJson(err.to_string()))?;
@@ -64,6 +65,10 @@ impl KeySet {
         }
         if keys.is_empty() {
             return Err(KeyError::NoUsableKey);
+        }
+        let symmetric = keys.iter().filter(|key| key.algorithm().is_hmac()).count();
+        if symmetric != 0 && symmetric != keys.len() {
+            return Err(KeyError::MixedKeySet);
         }
         KeySet::new(keys)
     }

@@ -6,3 +6,4 @@
 
 mod common;
 mod round_trip;
+mod wycheproof;
