@@ -16,7 +16,9 @@ use crate::error::{ApiError, ProblemCode};
 use crate::state::AppState;
 
 pub mod admin;
+pub mod auth;
 pub mod health;
+pub mod oauth;
 pub mod well_known;
 
 /// Header carrying the request id (generated unless the client sent one).
@@ -29,6 +31,8 @@ pub fn routes() -> Router<AppState> {
         .merge(health::routes())
         .merge(well_known::routes())
         .nest("/admin", admin::routes())
+        .nest("/auth", auth::routes())
+        .nest("/oauth", oauth::routes())
 }
 
 /// The complete application: [`routes`] with fallbacks and layers, bound to `state`.

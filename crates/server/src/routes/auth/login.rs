@@ -28,7 +28,13 @@ pub async fn login(
     let signer = state.keys().signer();
     let tokens = state
         .auth()
-        .login(&request.username, &request.password, &signer, &client, state.now())
+        .login(
+            &request.username,
+            &request.password,
+            &signer,
+            &client,
+            state.now(),
+        )
         .await?;
     Ok(no_store(ApiJson(TokenPair::from(tokens))))
 }

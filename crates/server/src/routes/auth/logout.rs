@@ -14,9 +14,14 @@ pub async fn logout(
     caller: AuthenticatedUser,
 ) -> Result<StatusCode, ApiError> {
     if caller.user_id().is_none() {
-        return Err(ApiError::forbidden("a user session (service clients have none)"));
+        return Err(ApiError::forbidden(
+            "a user session (service clients have none)",
+        ));
     }
-    state.auth().logout(&caller.claims, &client, state.now()).await?;
+    state
+        .auth()
+        .logout(&caller.claims, &client, state.now())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -27,7 +32,9 @@ pub async fn logout_all(
     caller: AuthenticatedUser,
 ) -> Result<StatusCode, ApiError> {
     let Some(user) = caller.user_id() else {
-        return Err(ApiError::forbidden("a user session (service clients have none)"));
+        return Err(ApiError::forbidden(
+            "a user session (service clients have none)",
+        ));
     };
     state
         .auth()

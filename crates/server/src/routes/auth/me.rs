@@ -28,7 +28,9 @@ pub async fn me(
     caller: AuthenticatedUser,
 ) -> Result<ApiJson<MeResponse>, ApiError> {
     let Some(user) = caller.user_id() else {
-        return Err(ApiError::forbidden("a user session (service clients have no account)"));
+        return Err(ApiError::forbidden(
+            "a user session (service clients have no account)",
+        ));
     };
     let account = state.auth().account(user).await?;
     Ok(ApiJson(MeResponse {

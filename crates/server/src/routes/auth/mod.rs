@@ -61,9 +61,15 @@ pub mod codes {
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         match error {
-            AuthError::InvalidUsername(e) => ApiError::unprocessable(codes::INVALID_USERNAME, e.to_string()),
-            AuthError::WeakPassword(e) => ApiError::unprocessable(codes::WEAK_PASSWORD, e.to_string()),
-            AuthError::InvalidEmail(e) => ApiError::unprocessable(codes::INVALID_EMAIL, e.to_string()),
+            AuthError::InvalidUsername(e) => {
+                ApiError::unprocessable(codes::INVALID_USERNAME, e.to_string())
+            }
+            AuthError::WeakPassword(e) => {
+                ApiError::unprocessable(codes::WEAK_PASSWORD, e.to_string())
+            }
+            AuthError::InvalidEmail(e) => {
+                ApiError::unprocessable(codes::INVALID_EMAIL, e.to_string())
+            }
             AuthError::UsernameTaken => {
                 ApiError::conflict(codes::USERNAME_TAKEN, "this username is taken")
             }
@@ -134,6 +140,8 @@ pub fn no_store(response: impl IntoResponse) -> Response {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+        .headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     response
 }

@@ -26,7 +26,9 @@ pub async fn change_password(
     ApiJson(request): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
     if caller.user_id().is_none() {
-        return Err(ApiError::forbidden("a user session (service clients have no password)"));
+        return Err(ApiError::forbidden(
+            "a user session (service clients have no password)",
+        ));
     }
     state
         .auth()

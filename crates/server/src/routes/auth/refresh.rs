@@ -28,7 +28,12 @@ pub async fn refresh(
     let signer = state.keys().signer();
     let tokens = state
         .auth()
-        .refresh(request.refresh_token.expose_secret(), &signer, &client, state.now())
+        .refresh(
+            request.refresh_token.expose_secret(),
+            &signer,
+            &client,
+            state.now(),
+        )
         .await?;
     Ok(no_store(ApiJson(TokenPair::from(tokens))))
 }

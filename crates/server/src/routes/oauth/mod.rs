@@ -55,7 +55,12 @@ struct OAuthErrorBody {
 impl OAuthError {
     /// 400 `invalid_request`: a parameter is missing, repeated or malformed.
     pub fn invalid_request(description: &'static str) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, error: "invalid_request", description, source: None }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error: "invalid_request",
+            description,
+            source: None,
+        }
     }
 
     /// 401 `invalid_client` with a `Basic` challenge.
@@ -104,7 +109,12 @@ impl From<AuthError> for OAuthError {
                 "an internal error occurred; it has been logged",
             ),
         };
-        Self { status, error: code, description, source: Some(error) }
+        Self {
+            status,
+            error: code,
+            description,
+            source: Some(error),
+        }
     }
 }
 
@@ -122,15 +132,18 @@ impl IntoResponse for OAuthError {
             }
             tracing::error!(status = self.status.as_u16(), error = self.error, cause = %chain, "oauth request failed");
         }
-        let body = OAuthErrorBody { error: self.error, error_description: self.description };
+        let body = OAuthErrorBody {
+            error: self.error,
+            error_description: self.description,
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        if self.status == StatusCode::UNAUTHORIZED {
-            if let Ok(challenge) = HeaderValue::from_str(&format!("Basic realm=\"{REALM}\"")) {
-                headers.insert(header::WWW_AUTHENTICATE, challenge);
-            }
+        if self.status == StatusCode::UNAUTHORIZED
+            && let Ok(challenge) = HeaderValue::from_str(&format!("Basic realm=\"{REALM}\""))
+        {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
         }
         response
     }
@@ -144,7 +157,10 @@ pub struct OAuthForm(pub HashMap<String, String>);
 impl OAuthForm {
     /// A parameter, treating an empty value as absent (RFC 6749 §3.1).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 }
 
@@ -158,7 +174,9 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
             .is_some_and(|essence| {
-                essence.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")
+                essence
+                    .trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
             });
         if !is_form {
             return Err(OAuthError::invalid_request(
@@ -170,8 +188,13 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
             .map_err(|_| OAuthError::invalid_request("the request body could not be read"))?;
         let mut params = HashMap::new();
         for (name, value) in url::form_urlencoded::parse(&body) {
-            if params.insert(name.into_owned(), value.into_owned()).is_some() {
-                return Err(OAuthError::invalid_request("a parameter was sent more than once"));
+            if params
+                .insert(name.into_owned(), value.into_owned())
+                .is_some()
+            {
+                return Err(OAuthError::invalid_request(
+                    "a parameter was sent more than once",
+                ));
             }
         }
         Ok(Self(params))
@@ -225,7 +248,10 @@ fn parse_basic(value: &HeaderValue) -> Option<ClientCredentials> {
     let (id, secret) = text.split_once(':')?;
     let id = form_decode(id);
     let secret = form_decode(secret);
-    (!id.is_empty()).then(|| ClientCredentials { client_id: id, secret: SecretString::from(secret) })
+    (!id.is_empty()).then(|| ClientCredentials {
+        client_id: id,
+        secret: SecretString::from(secret),
+    })
 }
 
 fn form_decode(text: &str) -> String {
@@ -257,7 +283,12 @@ mod tests {
 
     #[test]
     fn a_malformed_basic_header_yields_nothing() {
-        for bad in ["Bearer abc", "Basic !!!", "Basic", &format!("Basic {}", STANDARD.encode("nocolon"))] {
+        for bad in [
+            "Bearer abc",
+            "Basic !!!",
+            "Basic",
+            &format!("Basic {}", STANDARD.encode("nocolon")),
+        ] {
             let value = HeaderValue::from_str(bad).unwrap();
             assert!(parse_basic(&value).is_none(), "{bad}");
         }
