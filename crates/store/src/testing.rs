@@ -75,15 +75,19 @@ pub fn fresh_sqlite() -> Result<(TempDir, String), StoreError> {
     Ok((dir, url))
 }
 
-/// An empty database of either kind, for one test.
+/// An empty database of either kind, for one test. Dropping it removes the database, also
+/// when the test panicked.
 pub struct TestDatabase {
     url: String,
     kind: Kind,
 }
 
 enum Kind {
+    /// Held only to delete the directory on drop.
     Sqlite(#[allow(dead_code)] TempDir),
     Postgres,
+    /// Already cleaned up.
+    Gone,
 }
 
 impl TestDatabase {
@@ -110,13 +114,33 @@ impl TestDatabase {
         &self.url
     }
 
-    /// Removes the database (PostgreSQL: `DROP DATABASE … WITH (FORCE)`; SQLite: the
+    /// Removes the database now (PostgreSQL: `DROP DATABASE … WITH (FORCE)`; SQLite: the
     /// directory). Best effort: a failure here must not fail the test that used it.
-    pub async fn cleanup(self) {
-        if let Kind::Postgres = self.kind
+    pub async fn cleanup(mut self) {
+        if let Kind::Postgres = std::mem::replace(&mut self.kind, Kind::Gone)
             && let Err(error) = drop_postgres_database(&self.url).await
         {
             tracing::warn!(%error, "could not drop test database");
         }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if !matches!(self.kind, Kind::Postgres) {
+            return;
+        }
+        // Reached when a test panicked before `cleanup`. Drop cannot await, and the test's
+        // runtime may be unwinding, so drop the database from a thread with its own runtime.
+        let url = self.url.clone();
+        let dropper = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                let _ = runtime.block_on(drop_postgres_database(&url));
+            }
+        });
+        let _ = dropper.join();
     }
 }

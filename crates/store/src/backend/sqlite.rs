@@ -39,6 +39,17 @@ impl SqliteStore {
             .foreign_keys(true);
         // Every connection to `:memory:` is a separate empty database: keep exactly one, forever.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory {
+            // `create_if_missing` makes the file, not its folder (`./gatehouse-data/` on a
+            // first start).
+            if let Some(parent) = options.get_filename().parent()
+                && !parent.as_os_str().is_empty()
+            {
+                tokio::fs::create_dir_all(parent)
+                    .await
+                    .map_err(sqlx::Error::Io)?;
+            }
+        }
         let pool_options = if in_memory {
             SqlitePoolOptions::new()
                 .max_connections(1)
@@ -93,5 +104,48 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn pragma<T>(store: &SqliteStore, name: &str) -> T
+    where
+        T: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite> + Send + Unpin,
+    {
+        let sql = sqlx::AssertSqlSafe(format!("PRAGMA {name}"));
+        let (value,): (T,) = sqlx::query_as(sql).fetch_one(&store.pool).await.unwrap();
+        value
+    }
+
+    #[tokio::test]
+    async fn every_connection_is_durable_and_checks_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("nested/dir/g.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        assert_eq!(pragma::<String>(&store, "journal_mode").await, "wal");
+        // 2 = FULL: the WAL is synced at every commit.
+        assert_eq!(pragma::<i64>(&store, "synchronous").await, 2);
+        assert_eq!(pragma::<i64>(&store, "foreign_keys").await, 1);
+        assert_eq!(pragma::<i64>(&store, "busy_timeout").await, 5000);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_database_keeps_its_one_connection() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        crate::RbacStore::create_role(&store, "reader", "")
+            .await
+            .unwrap();
+        // Still there: every query went to the same, only connection.
+        assert!(
+            crate::RbacStore::role(&store, "reader")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        store.close().await;
     }
 }
