@@ -1,0 +1,13 @@
+//! The HTTP integration suite: one binary, one module per resource. Every test starts its own
+//! server with its own database (`gatehouse_testkit::spawn_app`), and most run on both SQLite
+//! and PostgreSQL through `both_backends!`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test bodies run inside both_backends!, outside a #[test] fn as clippy sees it"
+)]
+
+mod errors;
+mod health;
+mod well_known;
