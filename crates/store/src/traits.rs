@@ -194,10 +194,16 @@ pub trait RevocationStore: Send + Sync {
 
     /// A live feed of revocations recorded by any instance, or `None` when the backend cannot
     /// push them (SQLite: poll [`RevocationStore::revocations_since`] instead).
+    ///
+    /// Each event arrives when its transaction commits. The feed's connection reconnects by
+    /// itself after a network failure, and notifications sent meanwhile are lost, so a follower
+    /// should also poll `revocations_since` now and then from the last cursor it saw.
     async fn subscribe_revocations(&self) -> StoreResult<Option<RevocationStream>>;
 
     /// Deletes what can no longer matter at `now`: revoked `jti`s and refresh tokens past
-    /// their expiry, and revocation-log entries older than a day. Returns rows deleted.
+    /// their expiry, sessions left without tokens, and revocation-log entries and unlocked
+    /// throttle counters older than a day. Returns how many rows were deleted. Run it now and
+    /// then (hourly is plenty) from one instance or several: it is idempotent.
     async fn purge_expired(&self, now: OffsetDateTime) -> StoreResult<u64>;
 }
 

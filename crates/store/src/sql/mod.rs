@@ -41,9 +41,10 @@ macro_rules! shared_store_impl {
             SessionStore, StoreResult, ThrottleStore, UserStore,
         };
 
-        /// Revocation-log entries older than this are purged; a follower that falls further
-        /// behind must reload its state instead of following the log.
-        const REVOCATION_LOG_RETENTION: time::Duration = time::Duration::days(1);
+        /// Revocation-log entries and idle throttle counters older than this are purged. A
+        /// follower that falls further behind must reload its state instead of following the
+        /// log; access tokens live minutes, so a day of log covers every one still valid.
+        const RETENTION: time::Duration = time::Duration::days(1);
 
         const SESSION_COLUMNS: &str =
             "id, user_id, created_at, last_used_at, user_agent, ip, revoked_at";
@@ -884,11 +885,29 @@ macro_rules! shared_store_impl {
                         .await?
                         .rows_affected();
                 }
+                // A session whose every token has expired can never be used again.
+                deleted += sqlx::query(
+                    "DELETE FROM sessions WHERE NOT EXISTS \
+                     (SELECT 1 FROM refresh_tokens t WHERE t.session_id = sessions.id)",
+                )
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let retained_since = secs(now - RETENTION);
                 deleted += sqlx::query("DELETE FROM revocations WHERE at < $1")
-                    .bind(secs(now - REVOCATION_LOG_RETENTION))
+                    .bind(retained_since)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
+                deleted += sqlx::query(
+                    "DELETE FROM login_throttle WHERE window_start < $1 \
+                     AND (locked_until IS NULL OR locked_until <= $2)",
+                )
+                .bind(retained_since)
+                .bind(secs(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
                 tx.commit().await?;
                 Ok(deleted)
             }

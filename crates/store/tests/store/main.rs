@@ -81,6 +81,7 @@ backends!(
     a_revoked_session_cannot_rotate,
     revoking_all_sessions_of_a_user_leaves_others_alone,
     jti_revocation_is_recorded_once_and_purged_after_expiry,
+    purging_removes_expired_sessions_and_idle_throttles_only,
     revocations_reach_a_second_instance,
     logout_all_sets_sessions_valid_after_and_logs_it,
     audit_queries_filter_by_action_actor_and_time,
@@ -612,6 +613,58 @@ async fn jti_revocation_is_recorded_once_and_purged_after_expiry(ctx: Ctx) {
             .unwrap()
             .is_empty()
     );
+}
+
+async fn purging_removes_expired_sessions_and_idle_throttles_only(ctx: Ctx) {
+    let store = ctx.store.as_ref();
+    let alice = user(store, "alice").await;
+    let old = session(store, alice, "old").await; // expires at T0 + 30 days
+    let later = T0 + Duration::days(20);
+    let fresh = store
+        .create_session(
+            NewSession {
+                user_id: alice,
+                user_agent: None,
+                ip: None,
+                token: TokenHash::of_token("fresh"),
+                expires_at: later + Duration::days(30),
+            },
+            later,
+        )
+        .await
+        .unwrap()
+        .id;
+    store
+        .record_failure("ip:idle", Duration::minutes(15), T0)
+        .await
+        .unwrap();
+    let locked_until = T0 + Duration::days(40);
+    store
+        .record_failure("ip:locked", Duration::minutes(15), T0)
+        .await
+        .unwrap();
+    store.lock_until("ip:locked", locked_until).await.unwrap();
+
+    let after_first_expiry = T0 + Duration::days(31);
+    store.purge_expired(after_first_expiry).await.unwrap();
+    assert_eq!(store.session(old).await.unwrap(), None);
+    assert!(store.session(fresh).await.unwrap().is_some());
+    assert_eq!(store.throttle("ip:idle").await.unwrap(), None);
+    assert!(
+        store.throttle("ip:locked").await.unwrap().is_some(),
+        "still locked"
+    );
+    assert!(matches!(
+        store
+            .rotate_refresh_token(
+                TokenHash::of_token("fresh"),
+                child("next"),
+                after_first_expiry
+            )
+            .await
+            .unwrap(),
+        Rotation::Rotated { .. }
+    ));
 }
 
 async fn revocations_reach_a_second_instance(ctx: Ctx) {
