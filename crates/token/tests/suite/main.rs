@@ -4,6 +4,9 @@
 // Helpers outside `#[test]` functions panic on purpose: a failed fixture is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod attacks;
 mod common;
+mod forge;
+mod rfc_vectors;
 mod round_trip;
 mod wycheproof;
