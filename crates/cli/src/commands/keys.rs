@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use gatehouse_token::{Algorithm, KeyId, KeySet, SigningKey};
 
-use super::{CommandResult, print_stdout, read_key_file, write_private_file};
+use super::{CommandResult, print_stdout, read_key_text, write_private_file};
 
 /// The `keys` subcommands.
 #[derive(Debug, Subcommand)]
@@ -37,7 +37,7 @@ pub struct GenerateArgs {
     #[arg(long, value_parser = parse_algorithm)]
     alg: Algorithm,
     /// The key id; defaults to the key's RFC 7638 JWK thumbprint.
-    #[arg(long, value_parser = parse_kid)]
+    #[arg(long, value_parser = parse_kid, allow_hyphen_values = true)]
     kid: Option<KeyId>,
     /// Where to write the private key (Gatehouse PEM, mode 0600).
     #[arg(long, value_name = "FILE")]
@@ -113,6 +113,6 @@ fn jwks(args: &JwksArgs) -> anyhow::Result<()> {
 
 /// Loads a Gatehouse PEM private key file, naming the file in any error.
 pub(crate) fn load_signing_key(path: &Path) -> anyhow::Result<SigningKey> {
-    let pem = read_key_file(path)?;
+    let pem = read_key_text(path)?;
     SigningKey::from_pem(&pem).with_context(|| format!("{}: not a usable key", path.display()))
 }

@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use gatehouse_token::{Rejection, UnixTime};
+use zeroize::Zeroizing;
 
 pub mod keys;
 pub mod token;
@@ -45,9 +46,18 @@ impl Failure {
     }
 }
 
-impl<E: Into<anyhow::Error>> From<E> for Failure {
-    fn from(error: E) -> Self {
-        Self::Error(error.into())
+// Deliberately not a blanket `From<E: Error>`: `Rejection` is an `Error` too, and `?` on a
+// verification result must mean exit 1, never exit 2. Other errors pass through `anyhow`
+// (usually with `.context(...)`), so each `?` says which kind of failure it is.
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Self::Error(error)
+    }
+}
+
+impl From<Rejection> for Failure {
+    fn from(rejection: Rejection) -> Self {
+        Self::Rejected(rejection)
     }
 }
 
@@ -92,9 +102,31 @@ fn read_arg_or_stdin(value: &str, limit: usize) -> anyhow::Result<Vec<u8>> {
     Ok(buffer)
 }
 
-/// Reads a whole file that holds key material, naming the file in the error.
-fn read_key_file(path: &Path) -> anyhow::Result<String> {
-    fs::read_to_string(path).with_context(|| format!("reading key file {}", path.display()))
+/// Largest key file or JWK Set read; real ones are a few KiB (an RSA-8192 PEM is ~6.5 KiB).
+const MAX_KEY_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Reads a file that holds key material (a PEM key, a secret, a JWK Set), naming the file in
+/// any error. The buffer is wiped on drop, as it may hold a private key.
+fn read_key_file(path: &Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    let context = || format!("reading key file {}", path.display());
+    let file = fs::File::open(path).with_context(context)?;
+    let mut contents = Zeroizing::new(Vec::new());
+    file.take(MAX_KEY_FILE_BYTES + 1)
+        .read_to_end(&mut contents)
+        .with_context(context)?;
+    if contents.len() as u64 > MAX_KEY_FILE_BYTES {
+        bail!("{}: larger than {MAX_KEY_FILE_BYTES} bytes", path.display());
+    }
+    Ok(contents)
+}
+
+/// [`read_key_file`] for text formats (PEM, JSON).
+fn read_key_text(path: &Path) -> anyhow::Result<Zeroizing<String>> {
+    let bytes = read_key_file(path)?;
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => Ok(Zeroizing::new(text.to_owned())),
+        Err(_) => bail!("{}: not a text file (expected PEM or JSON)", path.display()),
+    }
 }
 
 /// Writes a private file (mode 0600 from the moment it exists).

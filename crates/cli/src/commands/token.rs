@@ -1,6 +1,7 @@
 //! `gatehouse token`: sign a JWT with a Gatehouse key file, verify one against a JWK Set, an
 //! HMAC secret or a key file, and inspect one without verifying it.
 
+use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,7 +9,8 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use clap::{ArgGroup, Args, Subcommand};
 use gatehouse_token::{
-    Algorithm, KeyId, KeySet, SigningKey, UnixTime, Validation, Verifier, unverified,
+    Algorithm, KeyId, KeySet, SigningKey, UnixTime, Validation, Verifier,
+    unverified::{self, Inspected},
 };
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -16,7 +18,7 @@ use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
 
 use super::keys::{load_signing_key, parse_algorithm, parse_kid};
-use super::{CommandResult, Failure, now, print_stdout, read_arg_or_stdin, read_key_file};
+use super::{CommandResult, now, print_stdout, read_arg_or_stdin, read_key_file, read_key_text};
 
 /// The `token` subcommands.
 #[derive(Debug, Subcommand)]
@@ -54,7 +56,7 @@ pub struct SignArgs {
     #[arg(long, value_name = "FILE")]
     key: PathBuf,
     /// Put this `kid` in the header instead of the key file's.
-    #[arg(long, value_parser = parse_kid)]
+    #[arg(long, value_parser = parse_kid, allow_hyphen_values = true)]
     kid: Option<KeyId>,
     /// Lifetime: `exp` = now + TTL (e.g. 90s, 15m, 8h) unless the claims carry `exp`.
     #[arg(long, default_value = "15m", value_parser = parse_ttl)]
@@ -85,7 +87,7 @@ pub struct VerifyArgs {
     alg: Option<Algorithm>,
     /// The `kid` a raw `--secret-file` secret answers to; without it, a raw secret verifies
     /// only tokens that carry no `kid`.
-    #[arg(long, conflicts_with_all = ["jwks", "key"], value_parser = parse_kid)]
+    #[arg(long, conflicts_with_all = ["jwks", "key"], value_parser = parse_kid, allow_hyphen_values = true)]
     kid: Option<KeyId>,
     /// A Gatehouse key file (as written by `keys generate`); its public half verifies.
     #[arg(long, value_name = "FILE")]
@@ -194,9 +196,7 @@ fn verify(args: VerifyArgs) -> CommandResult {
         Some(secs) => UnixTime::from_secs(secs),
         None => now()?,
     };
-    let verified = Verifier::new(keys, validation)
-        .verify(&token, now)
-        .map_err(Failure::Rejected)?;
+    let verified = Verifier::new(keys, validation).verify(&token, now)?;
     let json =
         serde_json::to_string_pretty(verified.claims.as_map()).context("serialising the claims")?;
     print_stdout(&json)?;
@@ -217,13 +217,9 @@ fn read_token(value: &str, max_token_bytes: usize) -> anyhow::Result<String> {
 fn load_key_set(args: &VerifyArgs) -> anyhow::Result<KeySet> {
     if let Some(source) = &args.jwks {
         let json = if source.starts_with("https://") || source.starts_with("http://") {
-            fetch_jwks(source)?
+            Zeroizing::new(fetch_jwks(source)?)
         } else {
-            let json = read_key_file(source.as_ref())?;
-            if json.len() > MAX_JWKS_BYTES {
-                bail!("{source}: larger than {MAX_JWKS_BYTES} bytes");
-            }
-            json
+            read_key_text(source.as_ref())?
         };
         return KeySet::from_jwks_json(&json).with_context(|| format!("{source}: bad JWK Set"));
     }
@@ -250,9 +246,7 @@ fn load_secret(
             alg.as_str()
         );
     }
-    let bytes = Zeroizing::new(
-        std::fs::read(path).with_context(|| format!("reading secret file {}", path.display()))?,
-    );
+    let bytes = read_key_file(path)?;
     let key = if bytes.starts_with(b"gatehouse-") || bytes.starts_with(b"-----BEGIN") {
         let key = load_signing_key(path)?;
         if let Some(alg) = alg.filter(|alg| *alg != key.algorithm()) {
@@ -350,47 +344,61 @@ fn is_loopback(url: &reqwest::Url) -> bool {
 
 fn inspect(args: &InspectArgs) -> CommandResult {
     let token = read_token(&args.token, DEFAULT_MAX_TOKEN_BYTES)?;
-    let inspected = unverified::inspect(&token).map_err(Failure::Rejected)?;
-    let claims = inspected.claims.as_map();
+    let inspected = unverified::inspect(&token)?;
     let now = match args.now {
         Some(secs) => UnixTime::from_secs(secs),
         None => now()?,
     };
-    let header_json = serde_json::to_string_pretty(&inspected.header)?;
-    let claims_json = serde_json::to_string_pretty(claims)?;
-    let mut out = String::new();
-    out.push_str("UNVERIFIED: decoded only; the signature and the claims have NOT been checked.\n");
-    out.push_str("header (UNVERIFIED):\n");
-    out.push_str(&header_json);
-    out.push_str("\nclaims (UNVERIFIED):\n");
-    out.push_str(&claims_json);
-    out.push_str(&format!(
-        "\ntimes (UNVERIFIED, now {}):",
-        rfc3339(now.as_secs())
-    ));
-    for (name, value) in ["iat", "nbf", "exp"]
-        .into_iter()
-        .filter_map(|name| claims.get(name).map(|value| (name, value)))
-    {
-        out.push_str(&format!("\n  {name}  {}", describe_time(name, value, now)));
-    }
-    print_stdout(&out)?;
+    print_stdout(&render_inspection(&inspected, now)?)?;
     Ok(())
+}
+
+/// The `token inspect` report: every section labelled UNVERIFIED, times made readable.
+fn render_inspection(inspected: &Inspected, now: UnixTime) -> anyhow::Result<String> {
+    let claims = inspected.claims.as_map();
+    let mut out = String::from(
+        "UNVERIFIED: decoded only; the signature and the claims have NOT been checked.\n",
+    );
+    writeln!(
+        out,
+        "header (UNVERIFIED):\n{}",
+        serde_json::to_string_pretty(&inspected.header)?
+    )?;
+    writeln!(
+        out,
+        "claims (UNVERIFIED):\n{}",
+        serde_json::to_string_pretty(claims)?
+    )?;
+    write!(out, "times (UNVERIFIED, now {}):", rfc3339(now.as_secs()))?;
+    for name in ["iat", "nbf", "exp"] {
+        if let Some(value) = claims.get(name) {
+            write!(out, "\n  {name}  {}", describe_time(name, value, now))?;
+        }
+    }
+    Ok(out)
 }
 
 /// One line for a NumericDate claim: the RFC 3339 time and how it relates to `now`.
 fn describe_time(name: &str, value: &Value, now: UnixTime) -> String {
-    let Some(secs) = value.as_i64() else {
+    // RFC 7519 allows fractional NumericDates; whole seconds are enough to read.
+    #[allow(clippy::cast_possible_truncation)] // `as` saturates, and the value is floored
+    let secs = value
+        .as_i64()
+        .or_else(|| value.as_f64().map(|secs| secs.floor() as i64));
+    let Some(secs) = secs else {
         return format!("{value} (not a NumericDate: verification would refuse it)");
     };
     let delta = secs.saturating_sub(now.as_secs());
     let ago = human_duration(delta.unsigned_abs());
-    let relation = match (name, delta) {
-        ("exp", d) if d <= 0 => format!("expired {ago} ago"),
+    let relation = match (name, delta.signum()) {
+        ("exp", 0) => "expired just now".to_owned(),
+        ("exp", -1) => format!("expired {ago} ago"),
         ("exp", _) => format!("expires in {ago}"),
-        ("nbf", d) if d <= 0 => format!("valid since {ago} ago"),
+        ("nbf", 0) => "valid from now".to_owned(),
+        ("nbf", -1) => format!("valid since {ago} ago"),
         ("nbf", _) => format!("not valid for another {ago}"),
-        (_, d) if d <= 0 => format!("issued {ago} ago"),
+        (_, 0) => "issued just now".to_owned(),
+        (_, -1) => format!("issued {ago} ago"),
         (_, _) => format!("issued {ago} in the future"),
     };
     format!("{}  ({relation})", rfc3339(secs))
@@ -449,6 +457,26 @@ mod tests {
     fn a_future_nbf_says_how_long_until_valid() {
         let line = describe_time("nbf", &Value::from(1_090), UnixTime::from_secs(1_000));
         assert!(line.ends_with("(not valid for another 1m 30s)"), "{line}");
+    }
+
+    #[test]
+    fn a_fractional_time_is_read_as_whole_seconds() {
+        let line = describe_time("iat", &Value::from(940.75), UnixTime::from_secs(1_000));
+        assert_eq!(line, "1970-01-01T00:15:40Z  (issued 1m ago)");
+    }
+
+    #[test]
+    fn the_inspection_labels_each_section_unverified() {
+        let inspected = unverified::inspect("eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjEwMDB9.c2ln").unwrap();
+        let report = render_inspection(&inspected, UnixTime::from_secs(1_000)).unwrap();
+        assert_eq!(
+            report,
+            "UNVERIFIED: decoded only; the signature and the claims have NOT been checked.\n\
+             header (UNVERIFIED):\n{\n  \"alg\": \"HS256\"\n}\n\
+             claims (UNVERIFIED):\n{\n  \"exp\": 1000\n}\n\
+             times (UNVERIFIED, now 1970-01-01T00:16:40Z):\n\
+             \x20 exp  1970-01-01T00:16:40Z  (expired just now)"
+        );
     }
 
     #[test]

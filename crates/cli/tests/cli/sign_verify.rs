@@ -449,3 +449,24 @@ fn pem_body(pem: &str, label: &str) -> Vec<u8> {
         .decode(body)
         .unwrap()
 }
+
+#[test]
+fn a_kid_starting_with_a_dash_is_a_value_not_a_flag() {
+    // Thumbprints are base64url, so one in 32 starts with '-' (found by the joserfc interop).
+    let gh = Gatehouse::new();
+    gh.run(&[
+        "keys", "generate", "--alg", "HS256", "--kid", "-6x", "--out", "k.pem",
+    ])
+    .success();
+    let key = gh.path("k.pem");
+    let token = gh.sign(&key, &entra_claims(), &["--kid", "-7y"]);
+    let pem = std::fs::read_to_string(&key).unwrap();
+    assert!(pem.contains("gatehouse-kid: -6x\n"), "{pem}");
+    let raw = gh.write("raw.secret", pem_body(&pem, "GATEHOUSE HMAC KEY"));
+    gh.run(&verify_args(
+        &["--secret-file", &raw, "--kid", "-7y"],
+        &token,
+        &[],
+    ))
+    .success();
+}
