@@ -210,3 +210,63 @@ fn jwks_of_a_missing_or_garbage_file_is_an_error() {
         .usage_error("garbage.pem");
     gh.run(&["keys", "jwks"]).usage_error("FILE");
 }
+
+/// Runs `openssl` (an independent PEM/PKCS#8 implementation), failing loudly if it is absent.
+fn openssl(gh: &Gatehouse, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(gh.path("."))
+        .output()
+        .unwrap_or_else(|error| {
+            panic!("these tests need openssl (apt-get install openssl): {error}")
+        })
+}
+
+#[test]
+fn gatehouse_key_files_are_standard_pem_that_openssl_reads() {
+    let gh = Gatehouse::new();
+    for alg in ["RS256", "PS384", "ES256", "ES384", "EdDSA"] {
+        let file = gh.generate(alg);
+        let output = openssl(
+            &gh,
+            &["pkey", "-in", file.to_str().unwrap(), "-noout", "-text"],
+        );
+        assert!(output.status.success(), "{alg}: {output:?}");
+    }
+}
+
+#[test]
+fn a_plain_pkcs8_key_from_openssl_is_usable_with_its_thumbprint_as_kid() {
+    let gh = Gatehouse::new();
+    for (openssl_args, alg) in [
+        (&["-algorithm", "ed25519"][..], "EdDSA"),
+        (
+            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
+            "ES384",
+        ),
+        (
+            &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+            "RS256",
+        ),
+    ] {
+        let file = format!("{alg}-openssl.pem");
+        let mut args = vec!["genpkey"];
+        args.extend_from_slice(openssl_args);
+        args.extend(["-out", &file]);
+        assert!(openssl(&gh, &args).status.success(), "{alg}");
+
+        let jwks = gh.run(&["keys", "jwks", &file]).success().json();
+        let jwk = &jwks["keys"][0];
+        assert_eq!(jwk["alg"], alg, "{jwk}");
+        let token = gh.sign(
+            gh.path(&file).as_path(),
+            &crate::support::entra_claims(),
+            &[],
+        );
+        let inspected = gh.run(&["token", "inspect", &token]).success().stdout;
+        assert!(
+            inspected.contains(&format!(r#""kid": {}"#, jwk["kid"])),
+            "{inspected}"
+        );
+    }
+}
