@@ -7,6 +7,8 @@
 mod attacks;
 mod common;
 mod forge;
+mod keys;
+mod properties;
 mod rfc_vectors;
 mod round_trip;
 mod wycheproof;
