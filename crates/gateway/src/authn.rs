@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use gatehouse_token::{Reason, UnixTime};
+use gatehouse_token::{Claims, Reason, UnixTime};
 use serde_json::Value;
 
 use crate::denial::Denial;
@@ -27,7 +27,7 @@ pub enum Authentication {
 }
 
 /// A Gatehouse access token whose signature and claims verified.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LocalToken {
     /// Who it was issued to.
     pub subject: Subject,
@@ -37,6 +37,8 @@ pub struct LocalToken {
     pub token_id: Option<String>,
     /// `iat`, for revocation of every token issued before a logout-all.
     pub issued_at: Option<UnixTime>,
+    /// The verified claims, for the implementor's own revocation check.
+    pub claims: Claims,
 }
 
 /// Verification of Gatehouse's own access tokens, implemented by the server.
@@ -45,8 +47,13 @@ pub trait LocalTokens: Send + Sync {
     fn issuer(&self) -> &str;
 
     /// Verifies signature, type and claims; no revocation check (that runs on every request,
-    /// including cached ones, through [`LocalTokens::check_revocation`]).
-    fn verify(&self, token: &str, now: UnixTime) -> Result<LocalToken, Denial>;
+    /// including cached ones, through [`LocalTokens::check_revocation`]). Asynchronous because
+    /// an unknown `kid` may make the implementor reload its keys.
+    fn verify<'a>(
+        &'a self,
+        token: &'a str,
+        now: UnixTime,
+    ) -> BoxFuture<'a, Result<LocalToken, Denial>>;
 
     /// `Ok(())` unless the token was revoked ([`Denial::Revoked`]) or revocation cannot be
     /// checked ([`Denial::RevocationUnavailable`]: fail closed).

@@ -25,6 +25,14 @@ pub struct GatewayConfig {
     pub proxy: ProxyConfig,
 }
 
+impl GatewayConfig {
+    /// Runs every load-time check (routes, issuers, identity headers) without any network
+    /// access, so a configuration loader can refuse a bad file before anything starts.
+    pub fn validate(&self) -> Result<(), crate::Error> {
+        crate::gateway::Validated::new(self).map(|_| ())
+    }
+}
+
 /// One `[[routes]]` entry.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,6 +111,17 @@ pub struct IssuerConfig {
     /// External role or group → internal role.
     #[serde(default)]
     pub map_roles: BTreeMap<String, String>,
+    /// The least time between two fetches of this issuer's keys (default `"30s"`): a flood of
+    /// tokens with made-up `kid`s costs the provider at most one request per interval.
+    #[serde(
+        default = "default_min_refresh_interval",
+        deserialize_with = "duration"
+    )]
+    pub min_refresh_interval: Duration,
+}
+
+fn default_min_refresh_interval() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// A string or a list of strings.

@@ -27,6 +27,8 @@ pub enum Denial {
     /// A token minted for Microsoft Graph (a `nonce` header or Graph as audience); such tokens
     /// are not meant to be validated by anyone but Graph.
     GraphToken,
+    /// A validly signed Gatehouse token that is not an access token (e.g. missing `sid`).
+    NotAnAccessToken,
     /// The claim configured as the subject is absent or not a non-empty string.
     MissingSubject(String),
     /// The token was revoked (logout, admin action).
@@ -49,6 +51,7 @@ impl Denial {
             Self::TenantNotAllowed(_) => "tenant_not_allowed",
             Self::KeyIssuerMismatch => "key_issuer_mismatch",
             Self::GraphToken => "graph_token",
+            Self::NotAnAccessToken => "not_an_access_token",
             Self::MissingSubject(_) => "missing_subject",
             Self::Revoked => "revoked",
             Self::RevocationUnavailable => "revocation_unavailable",
@@ -76,6 +79,7 @@ impl Denial {
             Self::TenantNotAllowed(why) => format!("tenant not allowed: {why}"),
             Self::KeyIssuerMismatch => "the signing key is not valid for the token's issuer".to_owned(),
             Self::GraphToken => "this token was issued for Microsoft Graph and cannot be validated; request a token for this API's own scope (api://<app-id>/.default)".to_owned(),
+            Self::NotAnAccessToken => "the token is not a Gatehouse access token".to_owned(),
             Self::MissingSubject(claim) => format!("the token has no {claim} claim"),
             Self::Revoked => "the token has been revoked".to_owned(),
             Self::RevocationUnavailable => "token revocation cannot be checked right now".to_owned(),

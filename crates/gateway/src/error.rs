@@ -50,6 +50,15 @@ pub enum Error {
         /// The read timeout that elapsed.
         timeout: std::time::Duration,
     },
+    /// The upstream answered, but not with a valid HTTP response (reset mid-headers, …).
+    #[error("upstream {upstream} failed")]
+    UpstreamFailed {
+        /// The upstream's origin (`http://host:port`).
+        upstream: String,
+        /// The underlying error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The request could not be turned into an upstream request (e.g. an invalid URI).
     #[error("the request cannot be forwarded: {0}")]
     BadForward(String),
@@ -61,4 +70,17 @@ pub enum Error {
         /// What went wrong (transport error, status, invalid JSON); never contains secrets.
         problem: String,
     },
+}
+
+impl Error {
+    /// The configuration key a configuration error belongs to (`routes`, `issuers`,
+    /// `identity_headers`); `None` for run-time errors.
+    pub fn config_key(&self) -> Option<&'static str> {
+        match self {
+            Self::InvalidRoute { .. } => Some("routes"),
+            Self::InvalidIssuer { .. } => Some("issuers"),
+            Self::InvalidIdentityHeaders { .. } => Some("identity_headers"),
+            _ => None,
+        }
+    }
 }

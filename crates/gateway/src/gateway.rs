@@ -53,6 +53,40 @@ pub enum Decision<'a> {
     },
 }
 
+/// The configuration after every load-time check.
+pub(crate) struct Validated {
+    issuers: Vec<TrustedIssuer>,
+    routes: RouteTable,
+    identity: IdentityHeaders,
+}
+
+impl Validated {
+    pub(crate) fn new(config: &GatewayConfig) -> Result<Self, Error> {
+        let issuers = config
+            .issuers
+            .iter()
+            .map(TrustedIssuer::from_config)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut known: BTreeSet<IssuerName> = BTreeSet::new();
+        known.insert(IssuerName::gatehouse());
+        for issuer in &issuers {
+            if !known.insert(issuer.name().clone()) {
+                return Err(Error::InvalidIssuer {
+                    name: issuer.name().to_string(),
+                    problem: "two [[issuers]] entries have this name".into(),
+                });
+            }
+        }
+        let routes = RouteTable::from_config(&config.routes, &known)?;
+        let identity = IdentityHeaders::from_config(&config.identity_headers)?;
+        Ok(Self {
+            issuers,
+            routes,
+            identity,
+        })
+    }
+}
+
 /// The gateway: routes, authenticators, identity headers, caches and counters.
 pub struct Gateway {
     routes: RouteTable,
@@ -82,23 +116,11 @@ impl Gateway {
         http: reqwest::Client,
         key_settings: KeyCacheSettings,
     ) -> Result<Self, Error> {
-        let issuers = config
-            .issuers
-            .iter()
-            .map(TrustedIssuer::from_config)
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut known: BTreeSet<IssuerName> = BTreeSet::new();
-        known.insert(IssuerName::gatehouse());
-        for issuer in &issuers {
-            if !known.insert(issuer.name().clone()) {
-                return Err(Error::InvalidIssuer {
-                    name: issuer.name().to_string(),
-                    problem: "two [[issuers]] entries have this name".into(),
-                });
-            }
-        }
-        let routes = RouteTable::from_config(&config.routes, &known)?;
-        let identity = IdentityHeaders::from_config(&config.identity_headers)?;
+        let Validated {
+            issuers,
+            routes,
+            identity,
+        } = Validated::new(config)?;
         let external = issuers
             .into_iter()
             .map(|issuer| Arc::new(KeyCache::new(issuer, http.clone(), key_settings.clone())))
@@ -225,7 +247,7 @@ impl Gateway {
         }
         let iss = peek.issuer.as_deref().unwrap_or_default();
         if let Some(local) = self.local.as_ref().filter(|l| l.issuer() == iss) {
-            let verified = Arc::new(local.verify(token, now)?);
+            let verified = Arc::new(local.verify(token, now).await?);
             self.check_revocation(&verified, now).await?;
             let subject = Arc::new(verified.subject.clone());
             self.cache

@@ -99,6 +99,7 @@ pub struct TrustedIssuer {
     audiences: Vec<String>,
     claims: ClaimsConfig,
     map_roles: BTreeMap<String, String>,
+    min_refresh_interval: std::time::Duration,
 }
 
 impl TrustedIssuer {
@@ -190,7 +191,13 @@ impl TrustedIssuer {
             audiences: config.audiences.clone(),
             claims,
             map_roles: config.map_roles.clone(),
+            min_refresh_interval: config.min_refresh_interval,
         })
+    }
+
+    /// The least time between two key fetches.
+    pub fn min_refresh_interval(&self) -> std::time::Duration {
+        self.min_refresh_interval
     }
 
     /// The configured name.
@@ -365,6 +372,7 @@ mod tests {
                 ..ClaimsConfig::default()
             },
             map_roles: [("group-oid-1".to_owned(), "Admin".to_owned())].into(),
+            min_refresh_interval: std::time::Duration::from_secs(30),
         }
     }
 

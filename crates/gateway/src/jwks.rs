@@ -3,7 +3,7 @@
 //! token names an unknown `kid`, and keeps the last good set while the provider is down.
 //!
 //! Refreshes are single-flight (one fetch at a time per issuer; callers that waited reuse the
-//! result) and throttled (at most one attempt per `min_refresh_interval`, default 30 s), so a
+//! result) and throttled (at most one attempt per the issuer's `min_refresh_interval`, default 30 s), so a
 //! flood of tokens with made-up `kid`s costs the provider at most one request per interval.
 //! Clock reads here are monotonic (`tokio::time::Instant`), used only for cache ageing.
 
@@ -28,11 +28,9 @@ const MAX_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 /// A JWK Set or discovery document larger than this is refused.
 const MAX_DOCUMENT_BYTES: usize = 512 * 1024;
 
-/// Tuning of a [`KeyCache`].
+/// Tuning of a [`KeyCache`] (the refresh throttle is per issuer, in its configuration).
 #[derive(Debug, Clone)]
 pub struct KeyCacheSettings {
-    /// The least time between two fetch attempts (default 30 s).
-    pub min_refresh_interval: Duration,
     /// Timeout of one HTTP request to the provider (default 5 s).
     pub fetch_timeout: Duration,
 }
@@ -40,7 +38,6 @@ pub struct KeyCacheSettings {
 impl Default for KeyCacheSettings {
     fn default() -> Self {
         Self {
-            min_refresh_interval: Duration::from_secs(30),
             fetch_timeout: Duration::from_secs(5),
         }
     }
@@ -131,7 +128,7 @@ impl KeyCache {
         let now = Instant::now();
         if state
             .last_attempt
-            .is_some_and(|last| now.duration_since(last) < self.settings.min_refresh_interval)
+            .is_some_and(|last| now.duration_since(last) < self.issuer.min_refresh_interval())
         {
             return self.snapshot();
         }

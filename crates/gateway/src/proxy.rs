@@ -116,6 +116,12 @@ where
                         timeout: self.read_timeout,
                     });
                 }
+                Ok(Err(source)) if !source.is_connect() => {
+                    return Err(Error::UpstreamFailed {
+                        upstream: origin,
+                        source: Box::new(source),
+                    });
+                }
                 Ok(Err(source)) => {
                     return Err(Error::UpstreamDown {
                         upstream: origin,

@@ -121,11 +121,15 @@ fn entra_config(provider: SocketAddr) -> GatewayConfig {
 }
 
 fn gateway(config: &GatewayConfig, min_refresh: Duration) -> Gateway {
-    let settings = KeyCacheSettings {
-        min_refresh_interval: min_refresh,
-        ..Default::default()
-    };
-    Gateway::new(config, None, reqwest::Client::new(), settings).unwrap()
+    let mut config = config.clone();
+    config.issuers[0].min_refresh_interval = min_refresh;
+    Gateway::new(
+        &config,
+        None,
+        reqwest::Client::new(),
+        KeyCacheSettings::default(),
+    )
+    .unwrap()
 }
 
 fn v2_claims(tenant: &str) -> Map<String, Value> {
