@@ -41,11 +41,26 @@ impl Auth {
             return Err(AuthError::SignupClosed);
         }
         let roles = self.config.default_roles.clone();
+        for role in &roles {
+            // The configured default roles exist from the first signup on, without an
+            // operator having to create them first.
+            if self.store.role(role).await?.is_none() {
+                match self
+                    .store
+                    .create_role(role, "given to every new account")
+                    .await
+                {
+                    Ok(_) | Err(StoreError::Conflict { .. }) => {}
+                    Err(other) => return Err(other.into()),
+                }
+            }
+        }
         self.create_account(request, &roles, None, context, now)
             .await
     }
 
-    /// Creates an account with `roles`, checking username, password policy and e-mail.
+    /// Creates an account with `roles`, checking username, password policy, e-mail and that
+    /// every role exists.
     /// `actor` is the administrator creating it, or `None` for self-service signup.
     pub async fn create_account(
         &self,
@@ -58,6 +73,12 @@ impl Auth {
         let username = Username::parse(&request.username)?;
         let password = Password::new(request.password, &username)?;
         let email = request.email.as_deref().map(Email::parse).transpose()?;
+        // Checked before anything is written, so a bad role leaves no half-made account.
+        for role in roles {
+            if self.store.role(role).await?.is_none() {
+                return Err(AuthError::UnknownRole(role.clone()));
+            }
+        }
         let password_hash = self.hasher.hash(&password).await?;
         let user = self
             .store

@@ -20,6 +20,9 @@ pub enum AuthError {
     /// Another account has this username (compared case-insensitively).
     #[error("the username is taken")]
     UsernameTaken,
+    /// A role to grant does not exist.
+    #[error("there is no role {0:?}")]
+    UnknownRole(String),
     /// Self-service signup is switched off.
     #[error("signup is closed")]
     SignupClosed,

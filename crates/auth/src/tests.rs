@@ -692,3 +692,32 @@ async fn a_double_submit_across_a_key_rotation_is_refused_without_ending_the_ses
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn the_configured_default_roles_are_created_at_the_first_signup() {
+    let f = fixture_with(|c| c.default_roles = vec!["user".to_owned()]).await;
+    let account = f.signup("alice").await;
+    assert_eq!(account.access.roles, ["user"]);
+    assert!(f.store.role("user").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn an_account_with_an_unknown_role_is_not_created_at_all() {
+    let f = fixture().await;
+    let result = f
+        .auth
+        .create_account(
+            NewAccount {
+                username: "alice".into(),
+                password: secret(PASSWORD),
+                email: None,
+            },
+            &["nonexistent".to_owned()],
+            Some("admin"),
+            &ctx(),
+            T0,
+        )
+        .await;
+    assert!(matches!(result, Err(AuthError::UnknownRole(role)) if role == "nonexistent"));
+    assert!(f.store.user_by_username("alice").await.unwrap().is_none());
+}

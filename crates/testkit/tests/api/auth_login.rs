@@ -4,8 +4,16 @@ use gatehouse_testkit::{TEST_PASSWORD, assert_problem, both_backends, json_body}
 use gatehouse_token::unverified;
 use serde_json::{Value, json};
 
-async fn login(app: &gatehouse_testkit::TestApp, username: &str, password: &str) -> reqwest::Response {
-    app.post_json("/auth/login", &json!({"username": username, "password": password})).await
+async fn login(
+    app: &gatehouse_testkit::TestApp,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    app.post_json(
+        "/auth/login",
+        &json!({"username": username, "password": password}),
+    )
+    .await
 }
 
 both_backends!(async fn login_answers_a_bearer_token_pair_that_is_not_cached(app) {
@@ -105,7 +113,7 @@ both_backends!(async fn many_failures_from_one_address_throttle_every_username_f
 both_backends!(async fn a_bcrypt_hash_imported_from_the_flask_app_logs_in_and_is_upgraded(app) {
     let alice = app.create_user("alice", &[]).await;
     // What Flask-Bcrypt stores: `$2b$12$…` (cost lowered to keep the test fast).
-    let legacy = "$2b$04$NYSVrmi4YNoRJyAS1.HW5.PVuVFzDHzwX4wtnxxSvpU2J2y49AjOK";
+    let legacy = "$2b$04$LipVWFTAcQI9uHYzr6VE/egm91g3lxtZ8Kihqz4rxfPrZ9e6KsS3W";
     app.state.store().set_password_hash(alice.user.id, legacy).await.unwrap();
     assert_eq!(login(&app, "alice", "hunter2hunter2").await.status(), 200);
     let upgraded = app.state.store().user(alice.user.id).await.unwrap().unwrap().password_hash;

@@ -1,6 +1,6 @@
 //! `POST /auth/signup`.
 
-use gatehouse_testkit::{assert_problem, both_backends, json_body, spawn_app_with, Backend};
+use gatehouse_testkit::{Backend, assert_problem, both_backends, json_body, spawn_app_with};
 use serde_json::json;
 
 both_backends!(async fn signup_creates_an_account_and_answers_201_with_id_username_and_roles(app) {
@@ -10,7 +10,8 @@ both_backends!(async fn signup_creates_an_account_and_answers_201_with_id_userna
     assert_eq!(response.status(), 201);
     let body = json_body(response).await;
     assert_eq!(body["username"], "Alice");
-    assert_eq!(body["roles"], json!([]));
+    // The default configuration gives every new account the role `user`.
+    assert_eq!(body["roles"], json!(["user"]));
     assert!(body["id"].as_str().unwrap().parse::<uuid::Uuid>().is_ok(), "{body}");
     assert!(body.get("password").is_none() && body.get("password_hash").is_none());
     let stored = app.state.store().user_by_username("alice").await.unwrap().unwrap();
@@ -60,7 +61,7 @@ both_backends!(async fn a_malformed_email_is_422_and_a_missing_field_is_422(app)
 });
 
 both_backends!(async fn new_accounts_get_the_configured_default_roles(app) {
-    // The default app has no default roles; a fresh app with one configured does.
+    // The default app gives `user`; a fresh app configured otherwise gives its roles.
     let backend = app.backend;
     drop(app);
     let app = spawn_app_with(backend, |config| config.signup.default_roles = vec!["reader".into()]).await;
@@ -77,10 +78,20 @@ async fn closed_signup_is_403(backend: Backend) {
     })
     .await;
     let response = app
-        .post_json("/auth/signup", &json!({"username": "erin", "password": "correct horse battery staple"}))
+        .post_json(
+            "/auth/signup",
+            &json!({"username": "erin", "password": "correct horse battery staple"}),
+        )
         .await;
     assert_problem(response, 403, "signup_closed").await;
-    assert!(app.state.store().user_by_username("erin").await.unwrap().is_none());
+    assert!(
+        app.state
+            .store()
+            .user_by_username("erin")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]

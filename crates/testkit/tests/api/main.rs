@@ -8,6 +8,13 @@
     reason = "test bodies run inside both_backends!, outside a #[test] fn as clippy sees it"
 )]
 
+mod auth_login;
+mod auth_pyjwt;
+mod auth_refresh;
+mod auth_session;
+mod auth_signup;
 mod errors;
 mod health;
+mod oauth_introspect;
+mod oauth_token;
 mod well_known;

@@ -42,6 +42,8 @@ pub mod codes {
     pub const WEAK_PASSWORD: ProblemCode = ProblemCode::new("weak_password");
     /// The e-mail address is not plausible.
     pub const INVALID_EMAIL: ProblemCode = ProblemCode::new("invalid_email");
+    /// A role to grant does not exist.
+    pub const UNKNOWN_ROLE: ProblemCode = ProblemCode::new("unknown_role");
     /// Another account has this username.
     pub const USERNAME_TAKEN: ProblemCode = ProblemCode::new("username_taken");
     /// Self-service signup is switched off.
@@ -69,6 +71,9 @@ impl From<AuthError> for ApiError {
             }
             AuthError::InvalidEmail(e) => {
                 ApiError::unprocessable(codes::INVALID_EMAIL, e.to_string())
+            }
+            AuthError::UnknownRole(role) => {
+                ApiError::unprocessable(codes::UNKNOWN_ROLE, format!("there is no role \"{role}\""))
             }
             AuthError::UsernameTaken => {
                 ApiError::conflict(codes::USERNAME_TAKEN, "this username is taken")
