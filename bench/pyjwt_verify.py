@@ -1,5 +1,5 @@
 """PyJWT verification bench: the per-verify median for HS256, RS256, ES256 and EdDSA tokens that
-carry the same Entra-ID-like claim set as crates/token/benches/verify.rs.
+carry the same Entra-ID-like claim set as crates/token/benches/verify.rs (copied below).
 
 Run with Debian's /usr/bin/python3 (python3-jwt, python3-cryptography). Keys are parsed once,
 outside the timed loop, and every verify checks the signature, exp/nbf/iat, iss and aud, as
@@ -8,6 +8,7 @@ Gatehouse's verifier does. Prints a table; `--json FILE` also writes {"ALG": nan
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -20,23 +21,38 @@ except ImportError as error:
     sys.exit(f"missing Python module {error.name}: apt-get install python3-jwt "
              f"python3-cryptography (and run with /usr/bin/python3)")
 
-ISSUER = "https://login.microsoftonline.com/11111111-1111-1111-1111-111111111111/v2.0"
-AUDIENCE = "api://gatehouse-bench"
+# The claim set of crates/token/benches/verify.rs, value for value, so both sides hash, parse
+# and check the same bytes' worth of JSON.
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+ISSUER = f"https://login.microsoftonline.com/{TENANT}/v2.0"
+AUDIENCE = "api://6e74172b-be56-4843-9ff4-e66a39bb12e3"
 
 
 def entra_claims(now: int) -> dict:
     return {
         "aud": AUDIENCE,
         "iss": ISSUER,
-        "iat": now,
-        "nbf": now,
-        "exp": now + 3600,
-        "name": "Alice Example",
-        "oid": "00000000-0000-0000-0000-000000000001",
-        "preferred_username": "alice@example.test",
-        "roles": ["orders.read", "orders.write", "invoices.read"],
-        "groups": ["8f3a1c2e-0000-4000-8000-000000000001", "8f3a1c2e-0000-4000-8000-000000000002"],
-        "tid": "11111111-1111-1111-1111-111111111111",
+        "iat": now - 300,
+        "nbf": now - 300,
+        "exp": now + 3300,
+        "aio": "AWQAm/8YAAAAsS3l6dEzH8JVdO3vKIH2ZqNsbYOrN1jBjrl3ETiIDI6q8z8CDExTPTEY9f5o0T0m",
+        "azp": "6e74172b-be56-4843-9ff4-e66a39bb12e3",
+        "azpacr": "0",
+        "name": "Ada Lovelace",
+        "oid": "690222be-ff1a-4d56-abd1-7e4f7d38e474",
+        "preferred_username": "ada.lovelace@contoso.example",
+        "rh": "0.AQkAv4j5cvGGr0GRqy180BHbRyt3dG5WvkNIn_TmajmbEuMJAAA.",
+        "roles": ["Orders.Read", "Orders.Write", "Reports.Read"],
+        "groups": [
+            "5d3a0c3e-9f0e-4c43-bf53-3c9b1b1f1a01",
+            "9a1d2b7c-2e8a-4b6d-9d1e-0c7f4a2b3c02",
+            "c4e5f6a7-b8c9-4d0e-8f1a-2b3c4d5e6f03",
+        ],
+        "scp": "access_as_user",
+        "sid": "00b4a6d7-1c4e-9a0b-7f2f-2f5d6c3b1a9e",
+        "sub": "l3_roISQU222bULS9yi2k0XpqpOiMz5H3ZACo1GeXA",
+        "tid": TENANT,
+        "uti": "fqiBqXLPj0eQa82S-IYFAA",
         "ver": "2.0",
     }
 
@@ -44,7 +60,7 @@ def entra_claims(now: int) -> dict:
 def keys(alg: str):
     """(signing key, verifying key), both already parsed."""
     if alg == "HS256":
-        secret = b"s" * 32
+        secret = os.urandom(32)
         return secret, secret
     if alg == "RS256":
         private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -58,7 +74,8 @@ def keys(alg: str):
 def bench(alg: str, repeat: int, seconds: float) -> float:
     """Median seconds per verify over `repeat` timeit runs of about `seconds` each."""
     signing, verifying = keys(alg)
-    token = jwt.encode(entra_claims(int(time.time())), signing, algorithm=alg)
+    token = jwt.encode(entra_claims(int(time.time())), signing, algorithm=alg,
+                       headers={"typ": "JWT"})
 
     def verify():
         jwt.decode(token, verifying, algorithms=[alg], audience=AUDIENCE, issuer=ISSUER)
