@@ -362,6 +362,14 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<gatehouse_store::StoreError> for ApiError {
+    /// A store error that reaches here unhandled is a server error. `NotFound` and `Conflict`
+    /// are mapped where their meaning is known (which resource, which name), not here.
+    fn from(error: gatehouse_store::StoreError) -> Self {
+        Self::internal(error)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod keys;
+pub mod manage;
 pub mod routes;
 mod server;
 mod state;

@@ -7,13 +7,12 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use gatehouse_auth::{Auth, AuthConfig, HashingConfig, PasswordHasher};
-use gatehouse_store::{NewAuditEvent, Store};
+use gatehouse_store::{NewAuditEvent, Store, StoreError};
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::clock::Clock;
 use crate::config::{Config, PublicUrl, SignupMode};
-use crate::error::ApiError;
 use crate::keys::{KeyRing, KeyRingError, KeyRingSettings};
 
 /// Why the state could not be built at start-up.
@@ -146,7 +145,7 @@ impl AppState {
         target: Option<String>,
         ip: Option<String>,
         details: Value,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         tracing::info!(
             target: "gatehouse::audit",
             action,
@@ -166,8 +165,7 @@ impl AppState {
                 ip,
                 details,
             })
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         Ok(())
     }
 }

@@ -178,6 +178,16 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// `POST path` with a bearer token and no body.
+    pub async fn post_as(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// `PATCH path` with a JSON body and a bearer token.
     pub async fn patch_json_as(
         &self,

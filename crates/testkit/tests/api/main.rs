@@ -8,6 +8,9 @@
     reason = "test bodies run inside both_backends!, outside a #[test] fn as clippy sees it"
 )]
 
+mod admin_ops;
+mod admin_rbac;
+mod admin_users;
 mod auth_login;
 mod auth_pyjwt;
 mod auth_refresh;

@@ -1,0 +1,167 @@
+//! `/admin/groups`: groups, their members and the roles they confer. `{user}` is a user id or
+//! a username.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, put};
+use gatehouse_store::Group;
+use serde::{Deserialize, Serialize};
+
+use super::manager;
+use crate::error::ApiError;
+use crate::extract::{AdminUser, ApiJson, ApiPath, ClientInfo};
+use crate::state::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/groups", get(list).post(create))
+        .route("/groups/{group}", get(show).delete(delete))
+        .route(
+            "/groups/{group}/members/{user}",
+            put(add_member).delete(remove_member),
+        )
+        .route(
+            "/groups/{group}/roles/{role}",
+            put(grant_role).delete(revoke_role),
+        )
+}
+
+#[derive(Debug, Serialize)]
+struct MemberView {
+    id: String,
+    username: String,
+}
+
+/// A group as the API shows it.
+#[derive(Debug, Serialize)]
+struct GroupView {
+    name: String,
+    description: String,
+    members: Vec<MemberView>,
+    roles: Vec<String>,
+}
+
+impl From<Group> for GroupView {
+    fn from(group: Group) -> Self {
+        Self {
+            name: group.name,
+            description: group.description,
+            members: group
+                .members
+                .into_iter()
+                .map(|m| MemberView {
+                    id: m.id.to_string(),
+                    username: m.username,
+                })
+                .collect(),
+            roles: group.roles,
+        }
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    client: ClientInfo,
+) -> Result<ApiJson<Vec<GroupView>>, ApiError> {
+    let groups = manager(&state, &admin, client).list_groups().await?;
+    Ok(ApiJson(groups.into_iter().map(GroupView::from).collect()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateGroup {
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<CreateGroup>,
+) -> Result<(StatusCode, ApiJson<GroupView>), ApiError> {
+    let group = manager(&state, &admin, client)
+        .create_group(&body.name, &body.description)
+        .await?;
+    Ok((StatusCode::CREATED, ApiJson(group.into())))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    client: ClientInfo,
+    ApiPath(group): ApiPath<String>,
+) -> Result<ApiJson<GroupView>, ApiError> {
+    Ok(ApiJson(
+        manager(&state, &admin, client).group(&group).await?.into(),
+    ))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    client: ClientInfo,
+    ApiPath(group): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    manager(&state, &admin, client).delete_group(&group).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn add_member(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    client: ClientInfo,
+    ApiPath((group, user)): ApiPath<(String, String)>,
+) -> Result<ApiJson<GroupView>, ApiError> {
+    Ok(ApiJson(
+        manager(&state, &admin, client)
+            .add_group_member(&group, &user)
+            .await?
+            .into(),
+    ))
+}
+
+async fn remove_member(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    client: ClientInfo,
+    ApiPath((group, user)): ApiPath<(String, String)>,
+) -> Result<ApiJson<GroupView>, ApiError> {
+    Ok(ApiJson(
+        manager(&state, &admin, client)
+            .remove_group_member(&group, &user)
+            .await?
+            .into(),
+    ))
+}
+
+async fn grant_role(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    client: ClientInfo,
+    ApiPath((group, role)): ApiPath<(String, String)>,
+) -> Result<ApiJson<GroupView>, ApiError> {
+    Ok(ApiJson(
+        manager(&state, &admin, client)
+            .grant_group_role(&group, &role)
+            .await?
+            .into(),
+    ))
+}
+
+async fn revoke_role(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    client: ClientInfo,
+    ApiPath((group, role)): ApiPath<(String, String)>,
+) -> Result<ApiJson<GroupView>, ApiError> {
+    Ok(ApiJson(
+        manager(&state, &admin, client)
+            .revoke_group_role(&group, &role)
+            .await?
+            .into(),
+    ))
+}
