@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use gatehouse_token::UnixTime;
 use http::Method;
-use http::header::{AUTHORIZATION, HeaderMap};
+use http::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
 use crate::authn::{LocalTokens, verify_external};
 use crate::cache::{CachedIdentity, TokenCache};
@@ -22,6 +22,7 @@ use crate::policy::{Authorization, Missing};
 use crate::route::{Access, RequestPath, Route, RouteTable, UnsafePath};
 use crate::subject::{IssuerName, Subject};
 use crate::unverified;
+use crate::upstream_token::{UpstreamSigner, UpstreamTokenCache};
 
 /// Bearer tokens longer than this are refused before any decoding.
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -95,6 +96,8 @@ pub struct Gateway {
     identity: IdentityHeaders,
     cache: TokenCache,
     metrics: Metrics,
+    signer: Option<Arc<dyn UpstreamSigner>>,
+    upstream_tokens: UpstreamTokenCache,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -132,7 +135,15 @@ impl Gateway {
             identity,
             cache: TokenCache::new(TOKEN_CACHE_CAPACITY),
             metrics: Metrics::default(),
+            signer: None,
+            upstream_tokens: UpstreamTokenCache::new(TOKEN_CACHE_CAPACITY),
         })
+    }
+
+    /// Enables `upstream_token` routes: tokens are signed with `signer`'s current key.
+    pub fn with_upstream_signer(mut self, signer: Arc<dyn UpstreamSigner>) -> Self {
+        self.signer = Some(signer);
+        self
     }
 
     /// Fetches every external issuer's keys once. Failures are logged, not returned: start-up
@@ -282,17 +293,37 @@ impl Gateway {
     }
 
     /// Rewrites request headers for the upstream: strips every client identity header (and
-    /// `Authorization` unless the route forwards it), then writes the subject's.
-    pub fn prepare_upstream(
+    /// `Authorization` unless the route forwards it), then writes the subject's, and the
+    /// upstream token when the route asks for one.
+    pub async fn prepare_upstream(
         &self,
         route: &Route,
         subject: Option<&Subject>,
         headers: &mut HeaderMap,
-    ) {
+        now: UnixTime,
+    ) -> Result<(), Error> {
         self.identity.strip(headers, route.forward_authorization);
-        if let Some(subject) = subject {
-            self.identity.apply(subject, headers);
+        let Some(subject) = subject else {
+            return Ok(());
+        };
+        self.identity.apply(subject, headers);
+        if let Some(audience) = &route.upstream_token_audience {
+            let signer = self.signer.as_deref().ok_or_else(|| {
+                Error::BadForward("upstream_token is configured but no signer is set".into())
+            })?;
+            let token = self
+                .upstream_tokens
+                .get(signer, subject, audience, now)
+                .await
+                .map_err(|e| {
+                    Error::BadForward(format!("minting the upstream token failed: {e}"))
+                })?;
+            let value = HeaderValue::from_str(&token).map_err(|_| {
+                Error::BadForward("the upstream token is not a header value".into())
+            })?;
+            headers.insert(self.identity.token_header().clone(), value);
         }
+        Ok(())
     }
 }
 
@@ -320,7 +351,6 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, Denial> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
 
     fn with_auth(values: &[&str]) -> HeaderMap {
         let mut headers = HeaderMap::new();

@@ -29,6 +29,7 @@ pub mod proxy;
 pub mod route;
 pub mod subject;
 pub mod unverified;
+pub mod upstream_token;
 
 pub use authn::{Authentication, LocalToken, LocalTokens};
 pub use denial::Denial;

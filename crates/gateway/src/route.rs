@@ -301,13 +301,6 @@ impl Route {
                     .into(),
             ));
         }
-        if config.upstream_token {
-            // Refused rather than silently ignored until minting lands (docs/gateway.md).
-            return Err(invalid(
-                "`upstream_token` is not supported yet; remove it (upstreams get the X-Auth-* headers)"
-                    .into(),
-            ));
-        }
         let upstream_token_audience = match (config.upstream_token, &upstream, &config.audience) {
             (false, _, None) => None,
             (false, _, Some(_)) => {
@@ -573,10 +566,14 @@ mod tests {
     }
 
     #[test]
-    fn an_upstream_token_is_refused_until_it_is_supported() {
+    fn an_upstream_token_defaults_its_audience_to_the_upstream_origin() {
         let mut r = route("/svc");
         r.upstream_token = true;
-        let err = RouteTable::from_config(&[r], &known()).unwrap_err();
-        assert!(err.to_string().contains("not supported yet"), "{err}");
+        let t = table(&[r]);
+        let found = t.find(&Method::GET, &path("/svc")).unwrap();
+        assert_eq!(
+            found.upstream_token_audience.as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
     }
 }

@@ -44,7 +44,7 @@ impl fmt::Display for IssuerName {
 
 /// An authenticated caller, as produced by an authenticator and consumed by the authorizer and
 /// the identity-header mutator. Sets keep the order stable, so headers are deterministic.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Subject {
     /// Stable identifier of the caller (`sub`, or e.g. Entra's `oid`).
     pub id: String,
