@@ -1,35 +1,92 @@
 //! [`Claims`]: the JSON object a token's payload carries.
 
-use serde::Serialize;
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::json::{self, JsonError};
 use crate::unix_time::UnixTime;
+
+/// The registered claims (RFC 7519 §4.1) the validation rules read. They are parsed while the
+/// payload is validated; every other claim waits until someone asks for it.
+pub(crate) const REGISTERED: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
+
+/// The index of a registered claim in [`REGISTERED`].
+fn registered_index(name: &str) -> Option<usize> {
+    // A `match` on the short names compiles to length and byte compares, cheaper than
+    // searching the array; it runs once per payload member.
+    match name {
+        "iss" => Some(0),
+        "sub" => Some(1),
+        "aud" => Some(2),
+        "exp" => Some(3),
+        "nbf" => Some(4),
+        "iat" => Some(5),
+        "jti" => Some(6),
+        _ => None,
+    }
+}
 
 /// A JWT claim set. Accessors return `None` (or an empty list) when a claim is absent or has
 /// the wrong type; on a verified token the registered claims have already been type-checked.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(transparent)]
-pub struct Claims(Map<String, Value>);
+///
+/// Verification validates the whole payload (JSON syntax, duplicate members at any depth) in
+/// one pass that keeps only the registered claims; the full object is built on the first call
+/// that needs another claim ([`Claims::get`], [`Claims::string_list`], [`Claims::as_map`]), at
+/// most once. A request that only needs `sub` and `exp` never pays for building it.
+#[derive(Clone)]
+pub struct Claims {
+    /// The payload, already known to be a JSON object without duplicate members.
+    json: Vec<u8>,
+    /// The members named in [`REGISTERED`], parsed, in that order.
+    registered: [Option<Value>; REGISTERED.len()],
+    /// The whole object, built on first use.
+    full: OnceLock<Map<String, Value>>,
+}
 
 impl Claims {
     /// Wraps a JSON object.
     pub fn new(map: Map<String, Value>) -> Claims {
-        Claims(map)
+        let registered = REGISTERED.map(|name| map.get(name).cloned());
+        Claims {
+            json: Value::Object(map.clone())
+                .to_string()
+                .into_bytes()
+                .into_boxed_slice(),
+            registered,
+            full: OnceLock::from(map),
+        }
+    }
+
+    /// Validates a payload as a JSON object without duplicate members, keeping the text.
+    pub(crate) fn from_payload(payload: Vec<u8>) -> Result<Claims, JsonError> {
+        let mut registered = [const { None }; REGISTERED.len()];
+        json::scan_object(&payload, registered_index, &mut registered)?;
+        Ok(Claims {
+            json: payload,
+            registered,
+            full: OnceLock::new(),
+        })
     }
 
     /// Any claim.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.get(name)
+        match registered_index(name) {
+            Some(index) => self.registered[index].as_ref(),
+            None => self.as_map().get(name),
+        }
     }
 
     /// Whether the claim is present (with any value, `null` included).
     pub fn contains(&self, name: &str) -> bool {
-        self.0.contains_key(name)
+        self.get(name).is_some()
     }
 
     /// A claim's string value.
     pub fn get_str(&self, name: &str) -> Option<&str> {
-        self.0.get(name).and_then(Value::as_str)
+        self.get(name).and_then(Value::as_str)
     }
 
     /// `sub`.
@@ -49,7 +106,7 @@ impl Claims {
 
     /// `aud` as a list: a single string becomes one entry.
     pub fn audiences(&self) -> Vec<&str> {
-        match self.0.get("aud") {
+        match self.get("aud") {
             Some(Value::String(aud)) => vec![aud.as_str()],
             Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
             _ => Vec::new(),
@@ -74,7 +131,7 @@ impl Claims {
     /// A list-valued claim: an array's string entries, or — for `scp` and `scope`, which
     /// RFC 8693 and Entra ID write as one string — the space-separated words of a string.
     pub fn string_list(&self, name: &str) -> Vec<&str> {
-        match self.0.get(name) {
+        match self.get(name) {
             Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
             Some(Value::String(text)) if name == "scp" || name == "scope" => {
                 text.split(' ').filter(|word| !word.is_empty()).collect()
@@ -86,18 +143,36 @@ impl Claims {
 
     /// The whole claim set.
     pub fn as_map(&self) -> &Map<String, Value> {
-        &self.0
+        self.full.get_or_init(|| self.parse_full())
     }
 
     /// The whole claim set, owned.
     pub fn into_map(self) -> Map<String, Value> {
-        self.0
+        match self.full.into_inner() {
+            Some(map) => map,
+            None => Claims::parse_json(&self.json),
+        }
+    }
+
+    /// The payload JSON exactly as the token carried it.
+    pub fn as_json(&self) -> &[u8] {
+        &self.json
+    }
+
+    fn parse_full(&self) -> Map<String, Value> {
+        Claims::parse_json(&self.json)
+    }
+
+    fn parse_json(json: &[u8]) -> Map<String, Value> {
+        // Every constructor has validated the text already, so this cannot fail; an empty map
+        // is the safe answer if it somehow did.
+        json::parse_object(json).unwrap_or_default()
     }
 
     /// A NumericDate claim (RFC 7519 §2): a JSON number of seconds, possibly fractional,
     /// rounded with `round` and clamped to the `i64` range.
     fn numeric_date(&self, name: &str, round: fn(f64) -> f64) -> Option<UnixTime> {
-        let number = self.0.get(name)?.as_number()?;
+        let number = self.get(name)?.as_number()?;
         let secs = match number.as_i64() {
             Some(secs) => secs,
             // `as` saturates for out-of-range floats, which is the clamping wanted here.
@@ -107,9 +182,35 @@ impl Claims {
     }
 }
 
+impl Default for Claims {
+    fn default() -> Claims {
+        Claims::new(Map::new())
+    }
+}
+
+impl PartialEq for Claims {
+    fn eq(&self, other: &Claims) -> bool {
+        self.as_map() == other.as_map()
+    }
+}
+
+impl fmt::Debug for Claims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Claims")
+            .field(&String::from_utf8_lossy(&self.json))
+            .finish()
+    }
+}
+
+impl Serialize for Claims {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.as_map().serialize(serializer)
+    }
+}
+
 impl From<Map<String, Value>> for Claims {
     fn from(map: Map<String, Value>) -> Claims {
-        Claims(map)
+        Claims::new(map)
     }
 }
 
@@ -119,10 +220,7 @@ mod tests {
     use serde_json::json;
 
     fn claims(value: Value) -> Claims {
-        match value {
-            Value::Object(map) => Claims(map),
-            _ => unreachable!("tests pass objects"),
-        }
+        Claims::from_payload(value.to_string().into_bytes()).unwrap()
     }
 
     #[test]
@@ -139,6 +237,22 @@ mod tests {
         assert_eq!(c.string_list("roles"), ["admin"]);
         assert_eq!(c.string_list("name"), ["A B"]);
         assert!(c.string_list("groups").is_empty());
+    }
+
+    #[test]
+    fn the_full_map_is_built_lazily_and_matches_the_payload() {
+        let c = claims(json!({"sub":"u","roles":["a"],"exp":5}));
+        assert!(c.full.get().is_none());
+        assert_eq!(c.subject(), Some("u"));
+        assert_eq!(c.expires_at(), Some(UnixTime::from_secs(5)));
+        assert!(
+            c.full.get().is_none(),
+            "registered claims need no full parse"
+        );
+        assert_eq!(c.string_list("roles"), ["a"]);
+        assert_eq!(c.as_map().len(), 3);
+        assert_eq!(c, Claims::new(c.clone().into_map()));
+        assert_eq!(c.as_json(), br#"{"sub":"u","roles":["a"],"exp":5}"#);
     }
 
     #[test]

@@ -25,7 +25,26 @@ pub struct Header {
 impl Header {
     /// Applies the header rules to a decoded JSON object.
     pub(crate) fn from_object(raw: Map<String, Value>) -> Result<Header, Rejection> {
-        let alg = match raw.get("alg") {
+        // One pass over the members instead of a hashed lookup per rule: headers are small
+        // and this is on every verification.
+        let (mut alg, mut b64, mut crit, mut kid, mut typ, mut cty) =
+            (None, None, None, None, None, None);
+        let mut key_choosing = None;
+        for (name, value) in &raw {
+            match name.as_str() {
+                "alg" => alg = Some(value),
+                "b64" => b64 = Some(value),
+                "crit" => crit = Some(value),
+                "kid" => kid = Some(value),
+                "typ" => typ = Some(value),
+                "cty" => cty = Some(value),
+                other if KEY_CHOOSING_PARAMETERS.contains(&other) => {
+                    key_choosing = key_choosing.or(Some(other));
+                }
+                _ => {}
+            }
+        }
+        let alg = match alg {
             Some(Value::String(name)) => name.parse::<Algorithm>().map_err(|_| {
                 Rejection::new(
                     Reason::UnsupportedAlgorithm,
@@ -35,7 +54,7 @@ impl Header {
             Some(_) => return Err(malformed("alg is not a string")),
             None => return Err(malformed("header has no alg")),
         };
-        match raw.get("b64") {
+        match b64 {
             None | Some(Value::Bool(true)) => {}
             Some(Value::Bool(false)) => {
                 return Err(Rejection::new(
@@ -45,7 +64,7 @@ impl Header {
             }
             Some(_) => return Err(malformed("b64 is not a boolean")),
         }
-        if let Some(crit) = raw.get("crit") {
+        if let Some(crit) = crit {
             // RFC 7515 §4.1.11: a non-empty array of names. Gatehouse implements no extension,
             // so any well-formed `crit` names something it does not understand.
             let names: Option<Vec<&str>> = match crit {
@@ -73,7 +92,7 @@ impl Header {
                 format!("header parameter {name} is not accepted: keys come only from the key set"),
             ));
         }
-        let kid = match raw.get("kid") {
+        let kid = match kid {
             None => None,
             Some(Value::String(kid)) => Some(KeyId::new(kid.as_str()).map_err(|_| {
                 Rejection::new(
@@ -83,12 +102,12 @@ impl Header {
             })?),
             Some(_) => return Err(malformed("kid is not a string")),
         };
-        let typ = match raw.get("typ") {
+        let typ = match typ {
             None => None,
             Some(Value::String(typ)) => Some(typ.clone()),
             Some(_) => return Err(malformed("typ is not a string")),
         };
-        if raw.get("cty").is_some_and(|cty| !cty.is_string()) {
+        if cty.is_some_and(|cty| !cty.is_string()) {
             return Err(malformed("cty is not a string"));
         }
         Ok(Header { alg, kid, typ, raw })

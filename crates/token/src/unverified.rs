@@ -53,7 +53,8 @@ pub fn inspect(token: &str) -> Result<Inspected, Rejection> {
     };
     Ok(Inspected {
         header: object(decode(header, "header")?, "header")?,
-        claims: Claims::new(object(decode(payload, "payload")?, "payload")?),
+        claims: Claims::from_payload(decode(payload, "payload")?)
+            .map_err(|err| Rejection::new(Reason::Malformed, format!("payload: {err}")))?,
         signature_len: decode(signature, "signature")?.len(),
     })
 }

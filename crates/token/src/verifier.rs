@@ -110,9 +110,8 @@ impl Verifier {
     pub fn verify(&self, token: &str, now: UnixTime) -> Result<VerifiedToken, Rejection> {
         let jws = self.verify_jws(token)?;
         self.validation.check_typ(&jws.header)?;
-        let claims = json::parse_object(&jws.payload)
+        let claims = Claims::from_payload(jws.payload)
             .map_err(|err| Rejection::new(Reason::Malformed, format!("payload: {err}")))?;
-        let claims = Claims::new(claims);
         self.validation.check_claims(&claims, now)?;
         Ok(VerifiedToken {
             header: jws.header,
