@@ -51,10 +51,7 @@ impl Claims {
     pub fn new(map: Map<String, Value>) -> Claims {
         let registered = REGISTERED.map(|name| map.get(name).cloned());
         Claims {
-            json: Value::Object(map.clone())
-                .to_string()
-                .into_bytes()
-                .into_boxed_slice(),
+            json: Value::Object(map.clone()).to_string().into_bytes(),
             registered,
             full: OnceLock::from(map),
         }
