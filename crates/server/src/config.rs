@@ -6,6 +6,8 @@
 //! weak setting stops start-up with a message naming the key and the fix, and the rest of the
 //! server can trust what it receives. `docs/config.md` is the reference for every key.
 
+pub mod gateway;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
@@ -45,6 +47,16 @@ pub struct Config {
     pub passwords: PasswordConfig,
     /// Log output.
     pub log: LogConfig,
+    /// Gateway routes (`[[routes]]`), see [`gateway`].
+    pub routes: Vec<gateway::RouteConfig>,
+    /// Trusted external token issuers (`[[issuers]]`).
+    pub issuers: Vec<gateway::IssuerConfig>,
+    /// Identity headers sent to upstreams.
+    pub identity_headers: gateway::IdentityHeadersConfig,
+    /// Upstream connection settings.
+    pub proxy: gateway::ProxyConfig,
+    /// Cross-origin access for browser clients.
+    pub cors: gateway::CorsConfig,
 }
 
 /// `[server]`: the HTTP listener.
@@ -643,6 +655,7 @@ impl Config {
 
     /// Checks what the types alone cannot: combinations and weak values.
     fn validate(&self) -> Result<(), (&'static str, String)> {
+        gateway::validate(self)?;
         let t = &self.tokens;
         match (t.algorithm.hmac_min_secret_len(), &t.hmac_secret) {
             (Some(min), None) => {

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use crate::clock::Clock;
 use crate::config::{Config, PublicUrl, SignupMode};
 use crate::keys::{KeyRing, KeyRingError, KeyRingSettings};
+use crate::routes::gateway::GatewayService;
 
 /// Why the state could not be built at start-up.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,9 @@ pub enum StartupError {
         /// The store's error.
         source: gatehouse_store::StoreError,
     },
+    /// The gateway configuration was refused (normally caught when the config is loaded).
+    #[error("setting up the gateway failed")]
+    Gateway(#[from] gatehouse_gateway::Error),
     /// The listening socket could not be bound.
     #[error("cannot listen on {addr}")]
     Bind {
@@ -64,6 +68,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     keys: Arc<KeyRing>,
     auth: Auth,
+    gateway: Arc<GatewayService>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -89,6 +94,15 @@ impl AppState {
         let settings = KeyRingSettings::from_config(&config.tokens, public_url.issuer());
         let keys = Arc::new(KeyRing::load(Arc::clone(&store), settings, now).await?);
         let auth = build_auth(&config, &public_url, Arc::clone(&store))?;
+        let gateway = Arc::new(GatewayService::build(
+            &config,
+            public_url.issuer(),
+            Arc::clone(&keys),
+            auth.clone(),
+        )?);
+        // Start-up never waits for (or fails on) an identity provider.
+        let prefetch = Arc::clone(&gateway);
+        tokio::spawn(async move { prefetch.gateway().prefetch_keys().await });
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -97,6 +111,7 @@ impl AppState {
                 clock,
                 keys,
                 auth,
+                gateway,
             }),
         })
     }
@@ -129,6 +144,11 @@ impl AppState {
     /// The signing-key ring.
     pub fn keys(&self) -> &Arc<KeyRing> {
         &self.inner.keys
+    }
+
+    /// The gateway (routes, authenticators, proxy).
+    pub fn gateway(&self) -> &GatewayService {
+        &self.inner.gateway
     }
 
     /// Accounts, passwords, sessions and token issuance.

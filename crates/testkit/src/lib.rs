@@ -11,6 +11,8 @@
     reason = "test support: a set-up that fails must fail the test, with the reason"
 )]
 
+pub mod oidc_provider;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

@@ -17,6 +17,7 @@ use crate::state::AppState;
 
 pub mod admin;
 pub mod auth;
+pub mod gateway;
 pub mod health;
 pub mod oauth;
 pub mod well_known;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .nest("/admin", admin::routes())
         .nest("/auth", auth::routes())
         .nest("/oauth", oauth::routes())
+        .merge(gateway::routes())
 }
 
 /// The complete application: [`routes`] with fallbacks and layers, bound to `state`.
@@ -45,8 +47,10 @@ pub fn app(state: AppState) -> Router {
 pub fn with_layers(router: Router<AppState>, state: AppState) -> Router {
     let body_limit = state.config().server.body_limit_bytes;
     let timeout = state.config().server.request_timeout.get();
-    router
-        .fallback(not_found)
+    let cors = gateway::cors_layer(&state.config().cors);
+    let router = router
+        // Paths the server does not serve go through the gateway (deny by default: 404).
+        .fallback(gateway::proxy)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(timeout, time_limit))
@@ -63,12 +67,13 @@ pub fn with_layers(router: Router<AppState>, state: AppState) -> Router {
                 .unwrap_or_default();
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
         }))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .with_state(state)
-}
-
-async fn not_found() -> ApiError {
-    ApiError::not_found("this resource")
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+    // Outermost, so a CORS preflight is answered before anything asks for a token.
+    let router = match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router.with_state(state)
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -1,0 +1,411 @@
+//! The gateway mounted in the server: the reverse proxy as the fallback for every path the
+//! server itself does not serve, `GET /auth/verify` for forward-auth (nginx `auth_request`,
+//! Traefik ForwardAuth, Caddy `forward_auth`), and CORS. This is where the gateway's typed
+//! outcomes become HTTP: 401 with an RFC 6750 challenge, 403 `insufficient_scope`, 404, and
+//! 502/503/504 problem+json.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::FutureExt as _;
+use futures_util::future::BoxFuture;
+use gatehouse_auth::{AccessClaims, Auth, AuthError};
+use gatehouse_gateway::jwks::KeyCacheSettings;
+use gatehouse_gateway::proxy::{Forwarded, Proxy};
+use gatehouse_gateway::route::{RequestPath, Route};
+use gatehouse_gateway::upstream_token::UpstreamSigner;
+use gatehouse_gateway::{Decision, Denial, Gateway, IssuerName, LocalToken, LocalTokens, Subject};
+use gatehouse_token::{SigningKey, UnixTime};
+use time::OffsetDateTime;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::config::Config;
+use crate::config::gateway::CorsConfig;
+use crate::error::{ApiError, ProblemCode};
+use crate::keys::KeyRing;
+use crate::state::AppState;
+
+/// The upstream is unreachable (502).
+pub const UPSTREAM_UNAVAILABLE: ProblemCode = ProblemCode::new("upstream_unavailable");
+/// The upstream did not answer in time (504).
+pub const UPSTREAM_TIMEOUT: ProblemCode = ProblemCode::new("upstream_timeout");
+/// Forward-auth: no configured route covers the original request (deny by default).
+pub const NO_ROUTE: ProblemCode = ProblemCode::new("no_route");
+
+/// The gateway and its upstream client, held in the [`AppState`].
+pub struct GatewayService {
+    gateway: Gateway,
+    proxy: Proxy<Body>,
+}
+
+impl std::fmt::Debug for GatewayService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayService")
+            .field("gateway", &self.gateway)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GatewayService {
+    /// Builds the gateway from the configuration; Gatehouse's own tokens are verified with
+    /// `keys` and checked for revocation by `auth`. Fetches no keys (see
+    /// [`Gateway::prefetch_keys`]).
+    pub fn build(
+        config: &Config,
+        issuer: &str,
+        keys: Arc<KeyRing>,
+        auth: Auth,
+    ) -> Result<Self, gatehouse_gateway::Error> {
+        let local = Arc::new(ServerTokens {
+            issuer: issuer.to_owned(),
+            keys,
+            auth,
+        });
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| gatehouse_gateway::Error::KeyFetch {
+                issuer: "*".into(),
+                problem: format!("building the HTTP client failed: {e}"),
+            })?;
+        let gateway_config = config.gateway();
+        let gateway = Gateway::new(
+            &gateway_config,
+            Some(Arc::clone(&local) as Arc<dyn LocalTokens>),
+            http,
+            KeyCacheSettings::default(),
+        )?
+        .with_upstream_signer(local);
+        Ok(Self {
+            gateway,
+            proxy: Proxy::new(&gateway_config.proxy),
+        })
+    }
+
+    /// The gateway pipeline.
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+}
+
+/// Gatehouse's own access tokens, for the gateway: the key ring verifies, the auth service
+/// checks revocation (on every request, cached token or not).
+struct ServerTokens {
+    issuer: String,
+    keys: Arc<KeyRing>,
+    auth: Auth,
+}
+
+fn to_datetime(at: UnixTime) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(at.as_secs()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+impl UpstreamSigner for ServerTokens {
+    fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    fn signing_key(&self) -> Arc<SigningKey> {
+        self.keys.signer()
+    }
+}
+
+impl LocalTokens for ServerTokens {
+    fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    fn verify<'a>(
+        &'a self,
+        token: &'a str,
+        now: UnixTime,
+    ) -> BoxFuture<'a, Result<LocalToken, Denial>> {
+        async move {
+            let verified = self
+                .keys
+                .verify(token, to_datetime(now))
+                .await
+                .map_err(Denial::Token)?;
+            let claims = AccessClaims::from_verified(verified.claims.as_map())
+                .map_err(|_| Denial::NotAnAccessToken)?;
+            claims.subject().ok_or(Denial::NotAnAccessToken)?;
+            let mut subject = Subject::new(claims.sub.clone(), IssuerName::gatehouse());
+            subject.username = claims.preferred_username.clone();
+            subject.roles = claims.roles.iter().cloned().collect();
+            subject.groups = claims.groups.iter().cloned().collect();
+            subject.permissions = claims.permissions.iter().cloned().collect();
+            subject.scopes = claims
+                .scope
+                .as_deref()
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect();
+            Ok(LocalToken {
+                subject,
+                expires_at: UnixTime::from_secs(claims.exp),
+                token_id: Some(claims.jti.clone()),
+                issued_at: Some(UnixTime::from_secs(claims.iat)),
+                claims: verified.claims,
+            })
+        }
+        .boxed()
+    }
+
+    fn check_revocation<'a>(
+        &'a self,
+        token: &'a LocalToken,
+        _now: UnixTime,
+    ) -> BoxFuture<'a, Result<(), Denial>> {
+        async move {
+            let claims = AccessClaims::from_verified(token.claims.as_map())
+                .map_err(|_| Denial::NotAnAccessToken)?;
+            match self.auth.check_access_token(&claims).await {
+                Ok(_) => Ok(()),
+                Err(AuthError::SessionEnded) => Err(Denial::Revoked),
+                Err(error) => {
+                    tracing::error!(%error, "revocation check failed; refusing the token");
+                    Err(Denial::RevocationUnavailable)
+                }
+            }
+        }
+        .boxed()
+    }
+}
+
+/// `GET /auth/verify` (forward-auth). Other gateway traffic arrives through [`proxy`], the
+/// server's fallback.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/auth/verify", get(verify).head(verify))
+}
+
+/// The CORS layer for `[cors]`, or `None` when no origin is configured.
+pub fn cors_layer(config: &CorsConfig) -> Option<CorsLayer> {
+    if config.allowed_origins.is_empty() {
+        return None;
+    }
+    let origins = if config.allowed_origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            config
+                .allowed_origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok()),
+        )
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(origins)
+            .allow_credentials(config.allow_credentials)
+            .allow_methods(
+                config
+                    .allowed_methods
+                    .iter()
+                    .filter_map(|m| Method::from_bytes(m.as_bytes()).ok())
+                    .collect::<Vec<_>>(),
+            )
+            .allow_headers(
+                config
+                    .allowed_headers
+                    .iter()
+                    .filter_map(|h| HeaderName::from_bytes(h.as_bytes()).ok())
+                    .collect::<Vec<_>>(),
+            )
+            .max_age(config.max_age.get()),
+    )
+}
+
+fn now(state: &AppState) -> UnixTime {
+    UnixTime::from_secs(state.now().unix_timestamp())
+}
+
+/// The fallback: requests no server route matched go through the gateway.
+pub async fn proxy(State(state): State<AppState>, request: Request) -> Response {
+    let service = state.gateway();
+    let decision = service
+        .gateway
+        .decide(
+            request.method(),
+            request.uri().path(),
+            request.headers(),
+            now(&state),
+        )
+        .await;
+    let (route, subject) = match decision {
+        Decision::Allow { route, subject } => (route, subject),
+        Decision::NoRoute => return ApiError::not_found("this resource").into_response(),
+        other => return refusal(other).into_response(),
+    };
+    if route.upstream.is_none() {
+        // A forward-auth-only route: nothing to proxy to.
+        return ApiError::not_found("this resource").into_response();
+    }
+    let target = match upstream_target(route, &request) {
+        Ok(target) => target,
+        Err(error) => return ApiError::internal(error).into_response(),
+    };
+    let client_ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let forwarded = Forwarded {
+        client_ip,
+        proto: if state.public_url().is_https() {
+            "https"
+        } else {
+            "http"
+        },
+    };
+    let (mut parts, body) = request.into_parts();
+    let prepared = service
+        .gateway
+        .prepare_upstream(route, subject.as_deref(), &mut parts.headers, now(&state))
+        .await;
+    if let Err(error) = prepared {
+        return ApiError::internal(error).into_response();
+    }
+    let request = Request::from_parts(parts, body);
+    match service.proxy.forward(request, target, &forwarded).await {
+        Ok(response) => response.map(Body::new),
+        Err(error) => upstream_error(&error).into_response(),
+    }
+}
+
+fn upstream_target(
+    route: &Route,
+    request: &Request,
+) -> Result<http::Uri, gatehouse_gateway::Error> {
+    let upstream = route
+        .upstream
+        .as_ref()
+        .ok_or_else(|| gatehouse_gateway::Error::BadForward("the route has no upstream".into()))?;
+    // `decide` already accepted this path, so it parses again.
+    let path = RequestPath::parse(request.uri().path())
+        .map_err(|e| gatehouse_gateway::Error::BadForward(e.to_string()))?;
+    upstream.uri_for(&route.upstream_path(&path), request.uri().query())
+}
+
+fn upstream_error(error: &gatehouse_gateway::Error) -> ApiError {
+    tracing::warn!(%error, "upstream request failed");
+    match error {
+        gatehouse_gateway::Error::UpstreamTimeout { .. } => ApiError::with_status(
+            StatusCode::GATEWAY_TIMEOUT,
+            UPSTREAM_TIMEOUT,
+            "the upstream service did not answer in time",
+        ),
+        _ => ApiError::with_status(
+            StatusCode::BAD_GATEWAY,
+            UPSTREAM_UNAVAILABLE,
+            "the upstream service is unavailable",
+        ),
+    }
+}
+
+/// The HTTP answer to a refusal (everything but `Allow`).
+fn refusal(decision: Decision<'_>) -> ApiError {
+    match decision {
+        Decision::Allow { .. } | Decision::NoRoute => ApiError::not_found("this resource"),
+        Decision::UnsafePath(why) => {
+            ApiError::bad_request(ProblemCode::INVALID_REQUEST, why.to_string())
+        }
+        Decision::Unauthenticated(Denial::NoCredentials) => ApiError::missing_token(),
+        Decision::Unauthenticated(denial) if denial.is_unavailable() => {
+            ApiError::unavailable(DenialError(denial))
+        }
+        Decision::Unauthenticated(denial) => ApiError::invalid_token(denial.description()),
+        Decision::Forbidden { missing, .. } => {
+            let mut detail = format!("missing: {}", missing.describe());
+            if missing.groups_overage {
+                detail.push_str(
+                    " (the token lists no groups because of a groups overage; have the provider emit app roles instead)",
+                );
+            }
+            ApiError::forbidden(detail)
+        }
+    }
+}
+
+/// A denial as an error source, for the 503 log line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct DenialError(Denial);
+
+/// The original method and path of a forward-auth request.
+fn original_request(headers: &HeaderMap) -> Option<(Method, String)> {
+    let header = |names: [&str; 2]| {
+        names
+            .iter()
+            .find_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()))
+    };
+    let method = header(["x-forwarded-method", "x-original-method"])?;
+    let uri = header(["x-forwarded-uri", "x-original-uri"])?;
+    let method = Method::from_bytes(method.as_bytes()).ok()?;
+    let path = uri.split(['?', '#']).next().unwrap_or_default().to_owned();
+    Some((method, path))
+}
+
+/// `GET /auth/verify`: applies the route policies to the request described by
+/// `X-Forwarded-Method`/`X-Forwarded-Uri` (or `X-Original-Method`/`X-Original-URI`) and answers
+/// 200 with the identity headers, 401 or 403. No matching route is 403 here (deny by default):
+/// nginx's `auth_request` treats any other status as a server error.
+async fn verify(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some((method, path)) = original_request(&headers) else {
+        return ApiError::bad_request(
+            ProblemCode::INVALID_REQUEST,
+            "forward-auth needs X-Forwarded-Method and X-Forwarded-Uri (or X-Original-Method and X-Original-URI)",
+        )
+        .into_response();
+    };
+    let service = state.gateway();
+    let decision = service
+        .gateway
+        .decide(&method, &path, &headers, now(&state))
+        .await;
+    match decision {
+        Decision::Allow { subject, .. } => {
+            let mut response = StatusCode::OK.into_response();
+            if let Some(subject) = subject {
+                service
+                    .gateway
+                    .identity_headers()
+                    .apply(&subject, response.headers_mut());
+            }
+            response
+        }
+        Decision::NoRoute | Decision::UnsafePath(_) => {
+            ApiError::forbidden_with(NO_ROUTE, "no gateway route covers this request")
+                .into_response()
+        }
+        other => refusal(other).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_original_request_comes_from_either_header_pair() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-original-method", HeaderValue::from_static("POST"));
+        headers.insert("x-original-uri", HeaderValue::from_static("/api/x?y=1"));
+        assert_eq!(
+            original_request(&headers),
+            Some((Method::POST, "/api/x".to_owned()))
+        );
+        headers.insert("x-forwarded-method", HeaderValue::from_static("GET"));
+        headers.insert("x-forwarded-uri", HeaderValue::from_static("/other"));
+        assert_eq!(
+            original_request(&headers),
+            Some((Method::GET, "/other".to_owned()))
+        );
+        assert_eq!(original_request(&HeaderMap::new()), None);
+    }
+}

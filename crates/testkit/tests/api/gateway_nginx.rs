@@ -1,0 +1,157 @@
+//! A real nginx (the Debian package, installed by `.ci/run`) with `auth_request` pointing at
+//! `GET /auth/verify`, in front of the stand-in upstream: the README's nginx snippet, tested.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use gatehouse_testkit::json_body;
+
+use crate::gateway_support::{Upstream, gateway_test, spawn_gateway};
+
+/// The nginx configuration documented in docs/gateway.md, with test paths and ports.
+fn nginx_conf(
+    dir: &Path,
+    listen: SocketAddr,
+    gatehouse: SocketAddr,
+    upstream: SocketAddr,
+) -> String {
+    let dir = dir.display();
+    format!(
+        r#"
+daemon off;
+master_process off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    server {{
+        listen {listen};
+        location = /_gatehouse_verify {{
+            internal;
+            proxy_pass http://{gatehouse}/auth/verify;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Original-Method $request_method;
+            proxy_set_header X-Original-URI $request_uri;
+        }}
+        location / {{
+            auth_request /_gatehouse_verify;
+            auth_request_set $auth_subject $upstream_http_x_auth_subject;
+            auth_request_set $auth_username $upstream_http_x_auth_username;
+            auth_request_set $auth_roles $upstream_http_x_auth_roles;
+            proxy_set_header X-Auth-Subject $auth_subject;
+            proxy_set_header X-Auth-Username $auth_username;
+            proxy_set_header X-Auth-Roles $auth_roles;
+            proxy_set_header Authorization "";
+            proxy_pass http://{upstream};
+        }}
+    }}
+}}
+"#
+    )
+}
+
+/// nginx as a child process; killed when dropped.
+struct Nginx {
+    child: Child,
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn nginx_binary() -> Option<&'static str> {
+    ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|path| Path::new(path).exists())
+}
+
+async fn start_nginx(gatehouse: SocketAddr, upstream: SocketAddr) -> Option<Nginx> {
+    let Some(binary) = nginx_binary() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "nginx must be installed on CI (.ci/run)"
+        );
+        eprintln!("nginx is not installed; skipping (apt-get install -y nginx)");
+        return None;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // A free port: bind, read it, release it for nginx.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let conf = dir.path().join("nginx.conf");
+    std::fs::write(&conf, nginx_conf(dir.path(), addr, gatehouse, upstream)).unwrap();
+    let child = Command::new(binary)
+        .arg("-c")
+        .arg(&conf)
+        .arg("-p")
+        .arg(dir.path())
+        .arg("-e")
+        .arg(dir.path().join("error.log"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut nginx = Nginx {
+        child,
+        addr,
+        _dir: dir,
+    };
+    // Wait until nginx accepts connections (or has exited).
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Some(nginx);
+        }
+        if let Some(status) = nginx.child.try_wait().unwrap() {
+            let log =
+                std::fs::read_to_string(nginx._dir.path().join("error.log")).unwrap_or_default();
+            panic!("nginx exited with {status}: {log}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("nginx did not start listening on {addr}");
+}
+
+gateway_test!(async fn nginx_auth_request_guards_an_upstream_with_gatehouse(backend) {
+    let upstream = Upstream::start().await;
+    let app = spawn_gateway(backend, &upstream, |_| {}).await;
+    let Some(nginx) = start_nginx(app.addr, upstream.addr).await else { return };
+    let base = format!("http://{}", nginx.addr);
+    let client = reqwest::Client::new();
+
+    assert_eq!(client.get(format!("{base}/api/x")).send().await.unwrap().status(), 401);
+    let user = app.create_user("alice", &[]).await;
+    let forbidden = client.get(format!("{base}/api/reports")).bearer_auth(&user.token).send().await.unwrap();
+    assert_eq!(forbidden.status(), 403);
+    let unrouted = client.get(format!("{base}/nowhere")).bearer_auth(&user.token).send().await.unwrap();
+    assert_eq!(unrouted.status(), 403, "deny by default");
+
+    let response = client
+        .get(format!("{base}/api/items?page=2"))
+        .bearer_auth(&user.token)
+        .header("x-auth-subject", "forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let seen = json_body(response).await;
+    assert_eq!(seen["path"], "/api/items");
+    assert_eq!(seen["headers"]["x-auth-subject"], user.user.id.to_string());
+    assert_eq!(seen["headers"]["x-auth-username"], "alice");
+});
