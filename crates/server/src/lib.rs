@@ -19,6 +19,7 @@ pub mod manage;
 pub mod routes;
 mod server;
 mod state;
+pub mod web;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;

@@ -297,6 +297,7 @@ pub trait Store:
     + KeyStore
     + ThrottleStore
     + AuditStore
+    + crate::web::WebStore
 {
     /// Which database this is.
     fn backend(&self) -> Backend;

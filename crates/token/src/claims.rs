@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::json::{self, JsonError};
+use crate::json::{self, JsonError, MemberSpan, SpanName};
 use crate::unix_time::UnixTime;
 
 /// The registered claims (RFC 7519 §4.1) the validation rules read. They are parsed while the
@@ -33,15 +33,18 @@ fn registered_index(name: &str) -> Option<usize> {
 /// the wrong type; on a verified token the registered claims have already been type-checked.
 ///
 /// Verification validates the whole payload (JSON syntax, duplicate members at any depth) in
-/// one pass that keeps only the registered claims; the full object is built on the first call
-/// that needs another claim ([`Claims::get`], [`Claims::string_list`], [`Claims::as_map`]), at
-/// most once. A request that only needs `sub` and `exp` never pays for building it.
+/// one pass that parses only the registered claims and notes where every other claim sits.
+/// Another claim is parsed the first time [`Claims::get`] or [`Claims::string_list`] asks
+/// for it, once; the whole object only when [`Claims::as_map`] is called. A request that
+/// reads `sub`, `roles` and `exp` never pays for parsing the rest.
 #[derive(Clone)]
 pub struct Claims {
     /// The payload, already known to be a JSON object without duplicate members.
     json: Vec<u8>,
     /// The members named in [`REGISTERED`], parsed, in that order.
     registered: [Option<Value>; REGISTERED.len()],
+    /// Every other top-level member: where it sits, and its value once parsed.
+    others: Vec<(MemberSpan, OnceLock<Value>)>,
     /// The whole object, built on first use.
     full: OnceLock<Map<String, Value>>,
 }
@@ -53,6 +56,8 @@ impl Claims {
         Claims {
             json: Value::Object(map.clone()).to_string().into_bytes(),
             registered,
+            // Lookups go to `full`, which is already set.
+            others: Vec::new(),
             full: OnceLock::from(map),
         }
     }
@@ -60,20 +65,35 @@ impl Claims {
     /// Validates a payload as a JSON object without duplicate members, keeping the text.
     pub(crate) fn from_payload(payload: Vec<u8>) -> Result<Claims, JsonError> {
         let mut registered = [const { None }; REGISTERED.len()];
-        json::scan_object(&payload, registered_index, &mut registered)?;
+        let spans = json::scan_object(&payload, registered_index, &mut registered)?;
         Ok(Claims {
             json: payload,
             registered,
+            others: spans
+                .into_iter()
+                .map(|span| (span, OnceLock::new()))
+                .collect(),
             full: OnceLock::new(),
         })
     }
 
     /// Any claim.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        match registered_index(name) {
-            Some(index) => self.registered[index].as_ref(),
-            None => self.as_map().get(name),
+        if let Some(index) = registered_index(name) {
+            return self.registered[index].as_ref();
         }
+        if let Some(full) = self.full.get() {
+            return full.get(name);
+        }
+        let (span, parsed) = self
+            .others
+            .iter()
+            .find(|(span, _)| self.name_of(span) == name)?;
+        Some(parsed.get_or_init(|| {
+            // Validated during the scan, so this parse cannot fail; `null` if it somehow did.
+            json::parse_value(self.json.get(span.value.clone()).unwrap_or_default())
+                .unwrap_or(Value::Null)
+        }))
     }
 
     /// Whether the claim is present (with any value, `null` included).
@@ -154,6 +174,17 @@ impl Claims {
     /// The payload JSON exactly as the token carried it.
     pub fn as_json(&self) -> &[u8] {
         &self.json
+    }
+
+    fn name_of<'a>(&'a self, span: &'a MemberSpan) -> &'a str {
+        match &span.name {
+            SpanName::InDocument(range) => self
+                .json
+                .get(range.clone())
+                .and_then(|bytes| std::str::from_utf8(bytes).ok())
+                .unwrap_or_default(),
+            SpanName::Unescaped(name) => name,
+        }
     }
 
     fn parse_full(&self) -> Map<String, Value> {

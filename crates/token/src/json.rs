@@ -8,8 +8,10 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
+use std::ops::Range;
 
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
 
 /// Why a document was refused.
@@ -39,20 +41,56 @@ pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, JsonError
     }
 }
 
-/// Checks that `bytes` is a JSON object without duplicate member names at any depth, and
-/// parses only the top-level members that `slot_of` maps to an index into `slots`. Nothing
-/// else is allocated, which makes this several times cheaper than [`parse_object`] for a
-/// typical claim set.
+/// Where a top-level member sits in a scanned document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct MemberSpan {
+    /// The member name.
+    pub(crate) name: SpanName,
+    /// The byte range of the member's value.
+    pub(crate) value: Range<usize>,
+}
+
+/// A member name: a byte range of the document when it has no escapes, else the unescaped
+/// text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum SpanName {
+    InDocument(Range<usize>),
+    Unescaped(Box<str>),
+}
+
+/// Parses one JSON value (duplicate member names refused).
+pub(crate) fn parse_value(bytes: &[u8]) -> Result<Value, JsonError> {
+    serde_json::from_slice::<StrictValue>(bytes)
+        .map(|StrictValue(value)| value)
+        .map_err(|err| JsonError::Invalid(err.to_string()))
+}
+
+/// Checks that `bytes` is a JSON object without duplicate member names at any depth. The
+/// top-level members that `slot_of` maps to an index into `slots` are parsed into it; every
+/// other member is only located, and returned as a [`MemberSpan`] to be parsed if and when
+/// it is needed. That makes this several times cheaper than [`parse_object`] for a claim set.
 pub(crate) fn scan_object(
     bytes: &[u8],
     slot_of: fn(&str) -> Option<usize>,
     slots: &mut [Option<Value>],
-) -> Result<(), JsonError> {
+) -> Result<Vec<MemberSpan>, JsonError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    TopLevel { slot_of, slots }
-        .deserialize(&mut deserializer)
-        .and_then(|()| deserializer.end())
-        .map_err(|err| JsonError::Invalid(err.to_string()))
+    TopLevel {
+        document: bytes,
+        slot_of,
+        slots,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|spans| deserializer.end().map(|()| spans))
+    .map_err(|err| JsonError::Invalid(err.to_string()))
+}
+
+/// The byte range `part` occupies inside `document`, if it is a sub-slice of it.
+fn range_in(document: &[u8], part: &str) -> Option<Range<usize>> {
+    // Address arithmetic only; the result is checked against the document's bounds.
+    let start = (part.as_ptr() as usize).checked_sub(document.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= document.len()).then_some(start..end)
 }
 
 /// Member names seen in one object. Linear search is fastest for the handful of members a
@@ -133,12 +171,13 @@ impl<'de> Visitor<'de> for NameSeed {
 
 /// The top-level object of [`scan_object`].
 struct TopLevel<'s> {
+    document: &'s [u8],
     slot_of: fn(&str) -> Option<usize>,
     slots: &'s mut [Option<Value>],
 }
 
 impl<'de> DeserializeSeed<'de> for TopLevel<'_> {
-    type Value = ();
+    type Value = Vec<MemberSpan>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(self)
@@ -146,7 +185,7 @@ impl<'de> DeserializeSeed<'de> for TopLevel<'_> {
 }
 
 impl<'de> Visitor<'de> for TopLevel<'_> {
-    type Value = ();
+    type Value = Vec<MemberSpan>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
@@ -154,19 +193,43 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
         let mut seen = SeenNames::default();
+        let mut spans = Vec::new();
         while let Some(name) = access.next_key_seed(NameSeed)? {
             match (self.slot_of)(&name).and_then(|index| self.slots.get_mut(index)) {
                 Some(slot) => {
                     let StrictValue(value) = access.next_value()?;
                     *slot = Some(value);
                 }
-                None => access.next_value_seed(Skip)?,
+                None => {
+                    let raw: &'de RawValue = access.next_value()?;
+                    let text = raw.get();
+                    // The raw capture checks only the grammar: not member names, nesting
+                    // depth, surrogate escapes or number range. Everything but a plain string
+                    // gets the full check, so whatever the scan accepts, a full parse accepts.
+                    let plain_string = text.starts_with('"') && !text.contains('\\');
+                    if !plain_string {
+                        Skip.deserialize(&mut serde_json::Deserializer::from_str(text))
+                            .map_err(de::Error::custom)?;
+                    }
+                    let located = |part: &str| {
+                        range_in(self.document, part)
+                            .ok_or_else(|| de::Error::custom("value outside the document"))
+                    };
+                    let name = match &name {
+                        Cow::Borrowed(part) => SpanName::InDocument(located(part)?),
+                        Cow::Owned(unescaped) => SpanName::Unescaped(unescaped.as_str().into()),
+                    };
+                    spans.push(MemberSpan {
+                        name,
+                        value: located(text)?,
+                    });
+                }
             }
             if !seen.insert(name) {
                 return Err(duplicate());
             }
         }
-        Ok(())
+        Ok(spans)
     }
 }
 
@@ -347,13 +410,23 @@ mod tests {
 
     fn scan(bytes: &[u8]) -> Result<[Option<Value>; 3], JsonError> {
         let mut slots = [None, None, None];
-        scan_object(bytes, slot_of, &mut slots).map(|()| slots)
+        scan_object(bytes, slot_of, &mut slots).map(|_| slots)
     }
 
     #[test]
-    fn scanning_captures_only_the_named_members() {
-        let slots = scan(br#"{"exp":1,"x":{"y":[1,{"z":"w"}]},"iss":"i"}"#).unwrap();
+    fn scanning_captures_the_named_members_and_locates_the_others() {
+        let document = br#"{"exp":1, "x" : {"y":[1,{"z":"w"}]},"iss":"i","\u0078y":[ "a" ]}"#;
+        let mut slots = [None, None, None];
+        let spans = scan_object(document, slot_of, &mut slots).unwrap();
         assert_eq!(slots, [Some("i".into()), Some(1.into()), None]);
+        assert_eq!(spans.len(), 2);
+        assert_eq!(spans[0].name, SpanName::InDocument(11..12));
+        assert_eq!(&document[spans[0].value.clone()], br#"{"y":[1,{"z":"w"}]}"#);
+        assert_eq!(spans[1].name, SpanName::Unescaped("xy".into()));
+        assert_eq!(
+            parse_value(&document[spans[1].value.clone()]).unwrap(),
+            serde_json::json!(["a"])
+        );
     }
 
     #[test]
@@ -373,6 +446,34 @@ mod tests {
         }
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(scan(deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn scanning_and_parsing_agree_on_edge_values() {
+        for document in [
+            r#"{"a":"\ud800"}"#,
+            r#"{"a":1e400}"#,
+            r#"{"a":-0.0,"b":1e-400}"#,
+            r#"{"a":"\u00e9\n"}"#,
+            r#"{"a":[[[{"b":1,"b":2}]]]}"#,
+            r#"{"a":{"":1,"":2}}"#,
+        ] {
+            assert_eq!(
+                scan(document.as_bytes()).is_ok(),
+                parse_object(document.as_bytes()).is_ok(),
+                "{document}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn scanning_accepts_exactly_what_parsing_accepts(
+            document in r#"\{("[a-c\\u0-9]{0,3}":(-?[0-9]{1,3}(e[0-9]{1,3})?|"[a-z\\ud8]{0,4}"|\[[0-9,\{\}"a:]{0,6}\]|\{("[ab]":[0-9],?){0,3}\}|true|null),?){0,5}\}"#
+        ) {
+            let scanned = scan(document.as_bytes()).is_ok();
+            proptest::prop_assert_eq!(scanned, parse_object(document.as_bytes()).is_ok(), "{}", document);
+        }
     }
 
     #[test]
