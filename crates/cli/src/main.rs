@@ -26,6 +26,25 @@ enum Command {
     /// Sign, verify and inspect JSON Web Tokens.
     #[command(subcommand)]
     Token(commands::token::TokenCommand),
+    /// Run the identity server and gateway.
+    Serve(commands::serve::ServeArgs),
+    /// Run the server with a demo upstream and an admin account (the quickest way to try it).
+    Demo(commands::demo::DemoArgs),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(commands::user::UserCommand),
+    /// Manage roles and their permissions.
+    #[command(subcommand)]
+    Role(commands::role::RoleCommand),
+    /// Manage groups, their members and roles.
+    #[command(subcommand)]
+    Group(commands::group::GroupCommand),
+    /// Manage service clients (client_credentials).
+    #[command(subcommand)]
+    Client(commands::client::ClientCommand),
+    /// Read the audit log.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +53,13 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Keys(command) => command.run(),
         Command::Token(command) => command.run(),
+        Command::Serve(args) => args.run(),
+        Command::Demo(args) => args.run(),
+        Command::User(command) => command.run(),
+        Command::Role(command) => command.run(),
+        Command::Group(command) => command.run(),
+        Command::Client(command) => command.run(),
+        Command::Audit(command) => command.run(),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

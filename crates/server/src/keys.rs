@@ -5,15 +5,18 @@
 //! instance on one database signs and verifies with the same set. The lifecycle:
 //!
 //! 1. On first start (no usable key of the configured algorithm) a key is generated and stored.
-//! 2. `gatehouse keys rotate` ([`rotate`]) adds a new key — the newest key is the active one —
-//!    and marks every older key retired.
-//! 3. A retired key still verifies and stays in the JWKS for [`KeyRing::retention`]: the access
-//!    TTL, plus the reload interval (an instance that has not reloaded yet may still sign with
-//!    it), plus the leeway. After that no token it signed can be valid, and it is deleted.
+//! 2. `gatehouse keys rotate` ([`rotate`]) adds a new key and marks every older key retired.
+//!    The new key is published in the JWKS at once but signs only once it is one
+//!    `tokens.key_reload_interval` old: by then every instance has reloaded and publishes it
+//!    too, so a verifier that fetches the JWKS from any instance finds the kid of any token.
+//!    Until then the previous key keeps signing.
+//! 3. A retired key still verifies and stays in the JWKS for
+//!    [`KeyRingSettings::retention`]: the access TTL, plus twice the reload interval (the
+//!    pre-publication period, and an instance that has not reloaded yet), plus the leeway. After
+//!    that no token it signed can be valid, and it is deleted.
 //!
 //! Each instance re-reads the keys every `tokens.key_reload_interval`, and at once (at most once
-//! a second) when a token names a kid it does not know, so a key added by another instance is
-//! picked up before its first token arrives here.
+//! a second) when a token names a kid it does not know.
 //!
 //! With `tokens.algorithm = "HS…"` the one key is `tokens.hmac_secret` from the config; nothing is
 //! stored and the JWKS is empty (a shared secret is never published).
@@ -95,9 +98,9 @@ impl KeyRingSettings {
         }
     }
 
-    /// How long a retired key keeps verifying: access TTL + reload interval + leeway.
+    /// How long a retired key keeps verifying: access TTL + 2 × reload interval + leeway.
     pub fn retention(&self) -> time::Duration {
-        self.access_ttl + self.reload_interval + self.leeway
+        self.access_ttl + self.reload_interval * 2 + self.leeway
     }
 
     fn validation(&self) -> Validation {
@@ -146,10 +149,17 @@ impl KeyRing {
         now: OffsetDateTime,
     ) -> Result<Self, KeyRingError> {
         if settings.algorithm.hmac_min_secret_len().is_none() {
-            let active = store.active_signing_key(now).await?;
-            if active.is_none_or(|key| key.algorithm != settings.algorithm.as_str()) {
-                add_key(store.as_ref(), settings.algorithm, now).await?;
-                tracing::info!(algorithm = %settings.algorithm, "generated a new signing key");
+            match store.active_signing_key(now).await? {
+                None => {
+                    add_key(store.as_ref(), settings.algorithm, now).await?;
+                    tracing::info!(algorithm = %settings.algorithm, "generated a signing key");
+                }
+                Some(key) if key.algorithm != settings.algorithm.as_str() => {
+                    // tokens.algorithm changed: rotate, so the old key retires in order.
+                    rotate(store.as_ref(), settings.algorithm, now).await?;
+                    tracing::info!(algorithm = %settings.algorithm, "rotated to a key of the configured algorithm");
+                }
+                Some(_) => {}
             }
         }
         let loaded = build(store.as_ref(), &settings, now).await?;
@@ -383,7 +393,10 @@ async fn build_once(
 
     let retention = settings.retention();
     let stored = store.signing_keys().await?;
+    // The newest key that every instance publishes by now signs; right after the very first
+    // key was made (or when every key is newer than that), the newest key signs.
     let mut signer = None;
+    let mut newest = None;
     let mut verifying = Vec::new();
     for key in &stored {
         if !in_use(key, retention, now) {
@@ -412,13 +425,16 @@ async fn build_once(
             }
         };
         verifying.push(parsed.verifying_key());
-        // `signing_keys` is newest first: the first usable one signs.
-        let usable = key.retired_at.is_none() && key.not_after.is_none_or(|end| now < end);
-        if signer.is_none() && usable {
+        // `signing_keys` is newest first.
+        let usable = key.not_after.is_none_or(|end| now < end);
+        let published_everywhere = key.created_at + settings.reload_interval <= now;
+        if usable && signer.is_none() && published_everywhere {
             signer = Some(parsed);
+        } else if usable && newest.is_none() {
+            newest = Some(parsed);
         }
     }
-    let Some(signer) = signer else {
+    let Some(signer) = signer.or(newest) else {
         return Ok(None);
     };
     let keys = KeySet::new(verifying).map_err(|source| KeyRingError::Key {

@@ -15,6 +15,9 @@ pub enum KeysCommand {
     Generate(GenerateArgs),
     /// Print the public JWK Set (RFC 7517) of the given private key files.
     Jwks(JwksArgs),
+    /// Add a new active signing key to the server's database; the old ones stay published
+    /// until every token they signed has expired.
+    Rotate(super::rotate::RotateArgs),
 }
 
 impl KeysCommand {
@@ -24,6 +27,7 @@ impl KeysCommand {
         match self {
             Self::Generate(args) => generate(args)?,
             Self::Jwks(args) => jwks(&args)?,
+            Self::Rotate(args) => return args.run(),
         }
         Ok(())
     }

@@ -12,8 +12,17 @@ use anyhow::{Context, bail};
 use gatehouse_token::{Rejection, UnixTime};
 use zeroize::Zeroizing;
 
+pub mod audit;
+pub mod client;
+pub mod demo;
+pub mod group;
 pub mod keys;
+pub mod ops;
+pub mod role;
+pub mod rotate;
+pub mod serve;
 pub mod token;
+pub mod user;
 
 /// Why a command did not succeed; decides the exit code and the one stderr message.
 #[derive(Debug)]

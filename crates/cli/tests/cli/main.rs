@@ -8,5 +8,6 @@ mod inspect;
 mod interop;
 mod jwks_url;
 mod keys;
+mod operators;
 mod sign_verify;
 mod support;
