@@ -248,7 +248,7 @@ impl Auth {
         Ok(())
     }
 
-    async fn open_session(
+    pub(crate) async fn open_session(
         &self,
         user: &User,
         signer: &SigningKey,

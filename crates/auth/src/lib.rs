@@ -19,6 +19,7 @@ mod accounts;
 mod clients;
 mod email;
 mod error;
+mod external;
 mod hashing;
 mod password;
 mod refresh;

@@ -7,6 +7,7 @@
 //! server can trust what it receives. `docs/config.md` is the reference for every key.
 
 pub mod gateway;
+pub mod web;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -57,6 +58,8 @@ pub struct Config {
     pub proxy: gateway::ProxyConfig,
     /// Cross-origin access for browser clients.
     pub cors: gateway::CorsConfig,
+    /// The browser UI and single sign-on (`[web]`), see [`web`].
+    pub web: web::WebConfig,
 }
 
 /// `[server]`: the HTTP listener.
@@ -656,6 +659,7 @@ impl Config {
     /// Checks what the types alone cannot: combinations and weak values.
     fn validate(&self) -> Result<(), (&'static str, String)> {
         gateway::validate(self)?;
+        web::validate(self)?;
         let t = &self.tokens;
         match (t.algorithm.hmac_min_secret_len(), &t.hmac_secret) {
             (Some(min), None) => {

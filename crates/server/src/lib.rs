@@ -21,6 +21,7 @@ pub mod routes;
 mod server;
 mod state;
 pub mod web;
+pub mod web;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;

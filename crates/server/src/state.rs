@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use crate::clock::Clock;
 use crate::config::{Config, PublicUrl, SignupMode};
 use crate::keys::{KeyRing, KeyRingError, KeyRingSettings};
+use crate::web::WebContext;
 use crate::routes::gateway::GatewayService;
 
 /// Why the state could not be built at start-up.
@@ -45,6 +46,9 @@ pub enum StartupError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The web UI's cookie key could not be loaded or generated.
+    #[error("setting up the web UI failed")]
+    Web(#[from] crate::web::WebKeyError),
     /// The SQLite database's directory could not be created.
     #[error("cannot create the data directory {}", path.display())]
     DataDir {
@@ -69,6 +73,7 @@ struct Inner {
     keys: Arc<KeyRing>,
     auth: Auth,
     gateway: Arc<GatewayService>,
+    web: Arc<WebContext>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -94,6 +99,7 @@ impl AppState {
         let settings = KeyRingSettings::from_config(&config.tokens, public_url.issuer());
         let keys = Arc::new(KeyRing::load(Arc::clone(&store), settings, now).await?);
         let auth = build_auth(&config, &public_url, Arc::clone(&store))?;
+        let web = WebContext::build(&config, store.as_ref()).await?;
         let gateway = Arc::new(GatewayService::build(
             &config,
             public_url.issuer(),
@@ -112,6 +118,7 @@ impl AppState {
                 keys,
                 auth,
                 gateway,
+                web,
             }),
         })
     }
@@ -154,6 +161,11 @@ impl AppState {
     /// Accounts, passwords, sessions and token issuance.
     pub fn auth(&self) -> &Auth {
         &self.inner.auth
+    }
+
+    /// The web UI: cookie key, browser sessions, OIDC providers.
+    pub fn web(&self) -> &WebContext {
+        &self.inner.web
     }
 
     /// Appends an audit event and writes it as a structured log line. `details` must never hold

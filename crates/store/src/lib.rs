@@ -27,6 +27,7 @@ mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod traits;
+mod web;
 
 pub use error::StoreError;
 pub use model::{
@@ -36,6 +37,7 @@ pub use model::{
     Rotation, SYSTEM_ACTOR, Session, SessionId, SigningKey, ThrottleState, TokenHash, User, UserId,
     UserQuery, UserRef,
 };
+pub use web::{WebSession, WebStore};
 pub use traits::{
     AuditStore, Backend, ClientStore, KeyStore, RbacStore, RevocationStore, RevocationStream,
     SessionStore, Store, StoreResult, ThrottleStore, UserStore,

@@ -37,9 +37,11 @@ pub fn routes() -> Router<AppState> {
         .merge(gateway::routes())
 }
 
-/// The complete application: [`routes`] with fallbacks and layers, bound to `state`.
+/// The complete application: [`routes`] and the web UI ([`crate::web::routes`]) with fallbacks
+/// and layers, bound to `state`.
 pub fn app(state: AppState) -> Router {
-    with_layers(routes(), state)
+    let web = crate::web::routes(&state);
+    with_layers(routes().merge(web), state)
 }
 
 /// Adds the problem+json fallbacks and the cross-cutting layers to `router` and binds it to

@@ -91,6 +91,7 @@ impl PgStore {
 }
 
 crate::sql::shared_store_impl!(PgStore, Postgres, for_update = " FOR UPDATE");
+crate::web::web_store_impl!(PgStore);
 
 #[async_trait]
 impl Store for PgStore {

@@ -90,6 +90,7 @@ impl SqliteStore {
 }
 
 crate::sql::shared_store_impl!(SqliteStore, Sqlite, for_update = "");
+crate::web::web_store_impl!(SqliteStore);
 
 #[async_trait]
 impl Store for SqliteStore {
