@@ -66,8 +66,15 @@ pub trait UserStore: Send + Sync {
         now: OffsetDateTime,
     ) -> StoreResult<()>;
 
-    /// Deletes the user together with their sessions, role grants and group memberships.
-    async fn delete_user(&self, id: UserId) -> StoreResult<()>;
+    /// Deletes the user together with their sessions, role grants and group memberships, and
+    /// in the same transaction records a [`Revocation::User`](crate::Revocation::User) that
+    /// ends every access token they hold, so gateways following the log refuse them at once
+    /// instead of at their expiry.
+    ///
+    /// The revocation's `valid_after` is the second after `now`: token `iat`s are whole
+    /// seconds, and one issued earlier in the same second as the deletion must be refused too.
+    /// No later token can exist, since user ids are never reused.
+    async fn delete_user(&self, id: UserId, now: OffsetDateTime) -> StoreResult<()>;
 }
 
 /// Roles, permissions, groups, and what they add up to for a user.

@@ -312,7 +312,7 @@ impl Manager {
         self.ensure_not_last_admin(&user).await?;
         self.state
             .store()
-            .delete_user(user.id)
+            .delete_user(user.id, self.state.now())
             .await
             .map_err(missing("user", key))?;
         self.audit(

@@ -300,12 +300,19 @@ macro_rules! shared_store_impl {
                 Ok(())
             }
 
-            async fn delete_user(&self, id: UserId) -> StoreResult<()> {
+            async fn delete_user(&self, id: UserId, now: OffsetDateTime) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
                 let done = sqlx::query("DELETE FROM users WHERE id = $1")
                     .bind(id.to_string())
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
-                found(done.rows_affected(), "user")
+                found(done.rows_affected(), "user")?;
+                // Whole seconds, like `iat`: the next second ends every token issued up to now.
+                let valid_after = crate::sql::rows::time(secs(now).saturating_add(1), "revocation")?;
+                Self::record_revocation(&mut tx, Revocation::User { user_id: id, valid_after }, now)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
             }
         }
 

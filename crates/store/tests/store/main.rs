@@ -215,7 +215,15 @@ async fn changing_a_missing_user_is_not_found(ctx: Ctx) {
     assert!(not_found(
         store.set_sessions_valid_after(ghost, T0, T0).await
     ));
-    assert!(not_found(store.delete_user(ghost).await));
+    assert!(not_found(store.delete_user(ghost, T0).await));
+    assert_eq!(
+        store
+            .revocations_since(RevocationCursor::START, 10)
+            .await
+            .unwrap(),
+        [],
+        "a change that found no user revokes nothing"
+    );
 
     let alice = user(store, "alice").await;
     store.set_user_disabled(alice, true).await.unwrap();
@@ -233,8 +241,23 @@ async fn deleting_a_user_removes_their_sessions_and_grants(ctx: Ctx) {
     let alice = user(store, "alice").await;
     store.grant_user_role(alice, ADMIN_ROLE).await.unwrap();
     let sid = session(store, alice, "t1").await;
-    store.delete_user(alice).await.unwrap();
+    let deleted_at = T0 + Duration::milliseconds(1500);
+    store.delete_user(alice, deleted_at).await.unwrap();
     assert_eq!(store.user(alice).await.unwrap(), None);
+    // Gateways following the log hear that every token of hers is void, including one
+    // issued earlier in the very second of the deletion (`iat` is whole seconds).
+    let log = store
+        .revocations_since(RevocationCursor::START, 10)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        log[0].revocation,
+        Revocation::User {
+            user_id: alice,
+            valid_after: T0 + Duration::seconds(2)
+        }
+    );
     assert_eq!(store.session(sid).await.unwrap(), None);
     assert_eq!(
         store.effective_access(alice).await.unwrap(),
