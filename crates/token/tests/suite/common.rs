@@ -45,18 +45,13 @@ pub fn verifier_for(key: &SigningKey) -> Verifier {
     )
 }
 
-/// One generated key per algorithm, generated once (RSA generation is slow).
-pub fn keys() -> &'static [SigningKey] {
-    static KEYS: std::sync::OnceLock<Vec<SigningKey>> = std::sync::OnceLock::new();
-    KEYS.get_or_init(|| {
-        Algorithm::ALL
-            .into_iter()
-            .map(|alg| SigningKey::generate(alg).unwrap())
-            .collect()
-    })
-}
-
-/// The generated key for `alg`.
+/// The suite's key for `alg`, generated on first use and shared by the tests of one process
+/// (RSA generation is slow, and nextest runs each test in its own process).
 pub fn key(alg: Algorithm) -> &'static SigningKey {
-    keys().iter().find(|key| key.algorithm() == alg).unwrap()
+    static KEYS: [std::sync::OnceLock<SigningKey>; 12] = [const { std::sync::OnceLock::new() }; 12];
+    let index = Algorithm::ALL
+        .iter()
+        .position(|candidate| *candidate == alg)
+        .unwrap();
+    KEYS[index].get_or_init(|| SigningKey::generate(alg).unwrap())
 }
