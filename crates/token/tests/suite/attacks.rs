@@ -563,6 +563,17 @@ fn cases() -> Vec<Case> {
             Err(TooLarge),
         ),
         c(
+            "oversized garbage is refused before decoding",
+            "%".repeat(16 * 1024 + 1),
+            Err(TooLarge),
+        ),
+        with(
+            "a configured smaller size limit",
+            verifier(&[es()], validation().with_max_token_bytes(200)),
+            valid(),
+            Err(TooLarge),
+        ),
+        c(
             "payload modified after signing",
             {
                 let token = valid();
@@ -639,6 +650,15 @@ fn cases() -> Vec<Case> {
             "exp missing",
             with_claims(json!({"exp": null})),
             Err(MissingClaim),
+        ),
+        with(
+            "exp missing when no claim is required",
+            verifier(
+                &[es()],
+                validation().with_required_claims(Vec::<String>::new()),
+            ),
+            with_claims(json!({"exp": null})),
+            Ok(()),
         ),
         with(
             "a custom required claim missing",

@@ -69,3 +69,12 @@ fn inspect_decodes_without_verifying() {
     assert_eq!(inspected.claims.issuer(), Some("https://issuer.example"));
     assert_eq!(inspected.signature_len, 64);
 }
+
+#[test]
+fn verifiers_and_keys_can_be_shared_between_threads() {
+    fn assert_shareable<T: Send + Sync + 'static>() {}
+    assert_shareable::<Verifier>();
+    assert_shareable::<KeySet>();
+    assert_shareable::<SigningKey>();
+    assert_shareable::<gatehouse_token::VerifiedToken>();
+}
