@@ -21,7 +21,6 @@ pub mod routes;
 mod server;
 mod state;
 pub mod web;
-pub mod web;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
