@@ -3,7 +3,8 @@
 # same bytes:
 #   1. the upstream alone            (nginx `return 200`, the cheapest possible service)
 #   2. nginx as a plain reverse proxy in front of it (keep-alive pool to the upstream)
-#   3. Gatehouse guarding it: a route that needs a valid token, requests carrying an ES256
+#   3. Gatehouse proxying it on a public route (the proxy's own cost, for diagnosis)
+#   4. Gatehouse guarding it: a route that needs a valid token, requests carrying an ES256
 #      Gatehouse access token (verified once, then from the token cache; revocation checked
 #      against the database on every request)
 # Prints requests/s and p99 per target and the ratios the gateway issue asks for:
@@ -25,7 +26,7 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 [[ -x "$NGINX" ]] || { echo "nginx is missing: apt-get install -y nginx" >&2; exit 1; }
 
-cargo build --release -p gatehouse-cli --quiet
+cargo build --release -p gatehouse --bin gatehouse --quiet
 BIN="target/release/gatehouse"
 
 WORK="$(mktemp -d)"
@@ -89,6 +90,12 @@ filter = "warn"
 [[routes]]
 path = "/api"
 upstream = "http://127.0.0.1:$UP_PORT"
+
+# The same upstream without authentication: separates the proxy's cost from the token check's.
+[[routes]]
+path = "/open"
+upstream = "http://127.0.0.1:$UP_PORT"
+public = true
 TOML
 "$BIN" serve --config "$WORK/gatehouse.toml" >"$WORK/server.log" 2>&1 &
 PIDS+=($!)
@@ -125,6 +132,7 @@ run() { # name url [header]
 echo "wrk: ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION} s per target; token alg ${ALG}"
 run upstream "http://127.0.0.1:$UP_PORT/api/items"
 run nginx "http://127.0.0.1:$NGX_PORT/api/items"
+run gatehouse_public "$GH/open/items"
 run gatehouse "$GH/api/items" -H "Authorization: Bearer $TOKEN"
 
 python3 - "$WORK/results" <<'PY'
@@ -141,8 +149,13 @@ for line in open(sys.argv[1]):
     name, rps, p99 = line.split()
     rows[name] = (float(rps), ms(p99))
 print(f"{'target':<28}{'requests/s':>12}{'p99 ms':>10}")
-labels = {"upstream": "upstream alone", "nginx": "nginx reverse proxy", "gatehouse": "Gatehouse (ES256 token)"}
-for name in ("upstream", "nginx", "gatehouse"):
+labels = {
+    "upstream": "upstream alone",
+    "nginx": "nginx reverse proxy",
+    "gatehouse_public": "Gatehouse, public route",
+    "gatehouse": "Gatehouse (ES256 token)",
+}
+for name in ("upstream", "nginx", "gatehouse_public", "gatehouse"):
     rps, p99 = rows[name]
     print(f"{labels[name]:<28}{rps:>12.0f}{p99:>10.2f}")
 g, n = rows["gatehouse"], rows["nginx"]
