@@ -12,6 +12,7 @@
 )]
 
 pub mod oidc_provider;
+pub mod oidc_sso;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

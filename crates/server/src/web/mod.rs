@@ -22,7 +22,7 @@ pub mod error;
 pub mod extract;
 pub mod headers;
 pub mod oidc;
-mod pages;
+pub(crate) mod pages;
 pub mod secrets;
 pub mod session;
 mod view;

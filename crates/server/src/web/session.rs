@@ -20,6 +20,7 @@ use tokio::sync::Mutex;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::web::oidc::OidcError;
 use crate::web::secrets::{WebKeys, random_token, sha256_hex};
 
 /// Refresh the access token when it has less than this left, so a page never hands out (or
@@ -228,6 +229,7 @@ impl WebSessions {
         let refresh_token = keys
             .open(&row.refresh_sealed, id_hash)
             .map_err(|_| SessionProblem::SignedOut)?;
+        let provider_sealed = self.renew_at_provider(state, keys, &row, now).await?;
         let signer = state.keys().signer();
         let tokens = state
             .auth()
@@ -236,12 +238,55 @@ impl WebSessions {
         let sealed = keys.seal(tokens.refresh_token.expose(), id_hash);
         state
             .store()
-            .update_web_session_tokens(id_hash, &sealed, None)
+            .update_web_session_tokens(id_hash, &sealed, provider_sealed.as_deref())
             .await?;
         Ok(Live {
             token: tokens.access_token,
             claims: tokens.claims,
         })
+    }
+
+    /// For a session signed in through an OIDC provider that issued a refresh token: renews
+    /// it there first, so an account disabled at the provider loses its session here at the
+    /// next renewal. A provider that cannot be reached does not end the session (an outage
+    /// there must not sign everyone out); one that refuses does. Answers the newly sealed
+    /// provider token, if any.
+    async fn renew_at_provider(
+        &self,
+        state: &AppState,
+        keys: &WebKeys,
+        row: &WebSession,
+        now: OffsetDateTime,
+    ) -> Result<Option<String>, SessionProblem> {
+        let (Some(provider), Some(sealed)) = (&row.provider, &row.provider_sealed) else {
+            return Ok(None);
+        };
+        let context = format!("provider:{}", row.id_hash);
+        let refresh_token = keys
+            .open(sealed, &context)
+            .map_err(|_| SessionProblem::SignedOut)?;
+        let unix = gatehouse_token::UnixTime::from_secs(now.unix_timestamp());
+        match state
+            .web()
+            .providers()
+            .refresh(provider, &refresh_token, unix)
+            .await
+        {
+            Ok(renewed) => Ok(Some(keys.seal(&renewed, &context))),
+            Err(OidcError::Unavailable(reason)) => {
+                tracing::warn!(
+                    provider,
+                    reason,
+                    "the identity provider is unreachable; the session continues"
+                );
+                Ok(None)
+            }
+            Err(refused) => {
+                tracing::info!(provider, reason = %refused, "the identity provider ended the session");
+                state.store().revoke_session(row.session, now).await?;
+                Err(SessionProblem::SignedOut)
+            }
+        }
     }
 
     async fn ended(&self, state: &AppState, id_hash: &str, error: AuthError) -> SessionProblem {

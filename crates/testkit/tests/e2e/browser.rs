@@ -2,10 +2,11 @@
 //! under `target/e2e-screenshots/`.
 
 use fantoccini::Locator;
-use gatehouse_testkit::{Backend, TEST_PASSWORD, spawn_app_with};
+use gatehouse_testkit::oidc_sso::SsoProvider;
+use gatehouse_testkit::{Backend, TEST_EPOCH, TEST_PASSWORD, spawn_app_with};
 use serde_json::json;
 
-use crate::support::{Chrome, demo_route, spawn_upstream};
+use crate::support::{Chrome, demo_route, spawn_upstream, sso_provider};
 
 const CAROL_PASSWORD: &str = "violet-harbor-lantern-42";
 
@@ -57,11 +58,11 @@ async fn a_user_signs_up_shares_the_session_across_tabs_gets_a_role_and_signs_ou
     carol.shot("signup").await;
     carol.click("sign-up").await;
     assert_eq!(carol.text("whoami").await, "carol");
-    assert_eq!(carol.path().await, "/");
+    assert_eq!(carol.wait_path("/").await, "/");
 
     // Sign out, sign in again with the password.
     carol.click("sign-out").await;
-    assert_eq!(carol.path().await, "/ui/login");
+    assert_eq!(carol.wait_path("/ui/login").await, "/ui/login");
     carol.fill("username", "carol").await;
     carol.fill("password", "not-her-password").await;
     carol.click("sign-in").await;
@@ -193,12 +194,77 @@ async fn a_user_signs_up_shares_the_session_across_tabs_gets_a_role_and_signs_ou
     // Signing out in the second tab signs the first one out too.
     carol.open(&app.url("/")).await;
     carol.click("sign-out").await;
-    assert_eq!(carol.path().await, "/ui/login");
+    assert_eq!(carol.wait_path("/ui/login").await, "/ui/login");
     carol.client.switch_to_window(first_tab).await.unwrap();
     carol.client.refresh().await.unwrap();
-    assert_eq!(carol.path().await, "/ui/login");
+    assert_eq!(carol.wait_path("/ui/login").await, "/ui/login");
 
     carol.quit().await;
     admin.quit().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn single_sign_on_creates_links_and_maps_roles_and_the_provider_can_end_the_session() {
+    let upstream = spawn_upstream().await;
+    let provider = SsoProvider::start(
+        json!({
+            "sub": "acme-user-1",
+            "preferred_username": "dana",
+            "email": "dana@example.com",
+            "roles": ["Reports.Read"],
+            "groups": ["g-analysts"],
+        }),
+        TEST_EPOCH.unix_timestamp(),
+    )
+    .await;
+    let app = spawn_app_with(Backend::Sqlite, |config| {
+        demo_route(config, upstream);
+        sso_provider(config, provider.issuer());
+    })
+    .await;
+    app.state
+        .store()
+        .create_role("reader", "may read reports")
+        .await
+        .unwrap();
+
+    let dana = Chrome::start().await;
+    dana.open(&app.url("/ui/login")).await;
+    assert_eq!(dana.text("sso-acme").await, "Sign in with Acme ID");
+    dana.shot("login-sso").await;
+    dana.click("sso-acme").await;
+    assert_eq!(dana.text("whoami").await, "dana");
+    assert!(
+        dana.text("roles").await.contains("reader"),
+        "mapped from Reports.Read"
+    );
+    let allowed = fetch_outcome(&dana).await;
+    assert!(allowed.contains("Allowed"), "{allowed}");
+    dana.shot("home-sso").await;
+
+    // A second sign-in finds the linked account instead of creating another.
+    dana.click("sign-out").await;
+    dana.click("sso-acme").await;
+    assert_eq!(dana.text("whoami").await, "dana");
+    let users = app
+        .state
+        .store()
+        .list_users(&Default::default())
+        .await
+        .unwrap();
+    assert_eq!(users.total, 1);
+
+    // The session renews through the provider; once the provider refuses, it ends.
+    app.clock.advance(time::Duration::minutes(16));
+    dana.client.refresh().await.unwrap();
+    assert_eq!(dana.text("whoami").await, "dana");
+    assert_eq!(provider.refreshes(), 1);
+    provider.refuse_refresh();
+    app.clock.advance(time::Duration::minutes(16));
+    dana.client.refresh().await.unwrap();
+    assert_eq!(dana.wait_path("/ui/login").await, "/ui/login");
+
+    dana.quit().await;
     app.stop().await;
 }

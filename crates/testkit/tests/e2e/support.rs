@@ -219,40 +219,60 @@ impl Chrome {
         std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
     }
 
+    /// Retries `step` on the element with id `id` until it succeeds or 10 s pass: right after a
+    /// click the old page may still be there, or its elements may have gone stale.
+    async fn with_element<T, F, Fut>(&self, id: &str, step: F) -> T
+    where
+        F: Fn(fantoccini::elements::Element) -> Fut,
+        Fut: std::future::Future<Output = Result<T, fantoccini::error::CmdError>>,
+    {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let attempt = match self.client.find(Locator::Id(id)).await {
+                Ok(element) => step(element).await,
+                Err(error) => Err(error),
+            };
+            match attempt {
+                Ok(value) => return value,
+                Err(error) if std::time::Instant::now() > deadline => {
+                    panic!("#{id} not usable: {error}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
     /// Fills the field with id `id`.
     pub async fn fill(&self, id: &str, value: &str) {
-        let field = self.client.find(Locator::Id(id)).await.unwrap();
-        field.clear().await.unwrap();
-        field.send_keys(value).await.unwrap();
+        self.with_element(id, |field| async move {
+            field.clear().await?;
+            field.send_keys(value).await
+        })
+        .await;
     }
 
     /// Clicks the element with id `id`.
     pub async fn click(&self, id: &str) {
-        self.client
-            .find(Locator::Id(id))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        self.with_element(id, |element| async move { element.click().await })
+            .await;
     }
 
     /// The text of the element with id `id`, waiting for it to exist.
     pub async fn text(&self, id: &str) -> String {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::Id(id))
+        self.with_element(id, |element| async move { element.text().await })
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
     }
 
-    /// The path of the current URL.
-    pub async fn path(&self) -> String {
-        self.client.current_url().await.unwrap().path().to_owned()
+    /// Waits until the current path is `expected`, and returns it.
+    pub async fn wait_path(&self, expected: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let path = self.client.current_url().await.unwrap().path().to_owned();
+            if path == expected || std::time::Instant::now() > deadline {
+                return path;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Ends the browser session and chromedriver.
@@ -260,4 +280,16 @@ impl Chrome {
         let _ = self.client.close().await;
         let _ = self.driver.kill().await;
     }
+}
+
+/// Configures the stand-in provider at `issuer` as `[[web.providers]]` "acme", mapping its
+/// `Reports.Read` role to the local role `reader`.
+pub fn sso_provider(config: &mut Config, issuer: &str) {
+    use gatehouse_testkit::oidc_sso::{SSO_CLIENT_ID, SSO_CLIENT_SECRET};
+    let toml = format!(
+        "[[web.providers]]\nname = \"acme\"\ndisplay_name = \"Acme ID\"\nissuer = \"{issuer}\"\n\
+         client_id = \"{SSO_CLIENT_ID}\"\nclient_secret = \"{SSO_CLIENT_SECRET}\"\n\
+         map_roles = {{ \"Reports.Read\" = \"reader\" }}\n"
+    );
+    config.web.providers = Config::from_toml_str(&toml).unwrap().web.providers;
 }

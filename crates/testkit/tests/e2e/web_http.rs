@@ -175,3 +175,34 @@ async fn signed_out_visitors_are_sent_to_the_sign_in_page() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_sign_in_answer_with_another_state_is_refused() {
+    let provider = gatehouse_testkit::oidc_sso::SsoProvider::start(
+        serde_json::json!({ "sub": "x", "preferred_username": "eve" }),
+        gatehouse_testkit::TEST_EPOCH.unix_timestamp(),
+    )
+    .await;
+    let app = spawn_app_with(Backend::Sqlite, |config| {
+        crate::support::sso_provider(config, provider.issuer());
+    })
+    .await;
+    let mut browser = Browserish::new(&app);
+    let start = browser.get("/ui/sso/acme").await;
+    assert_eq!(start.status(), 303);
+    let location = start.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.contains("code_challenge_method=S256") && location.contains("nonce="));
+    // The provider signs in and answers; an attacker swaps in their own code and state.
+    let answer = app.client.get(&location).send().await.unwrap();
+    let callback = answer.headers()["location"].to_str().unwrap().to_owned();
+    let forged = callback.replace("state=", "state=x");
+    let path = forged.trim_start_matches(&app.base_url).to_owned();
+    assert_eq!(browser.get(&path).await.status(), 400);
+    // Without the flow cookie (another browser) the genuine answer is refused too.
+    let genuine = callback.trim_start_matches(&app.base_url).to_owned();
+    assert_eq!(app.get(&genuine).await.status(), 400);
+    // In the browser that started it, it signs in.
+    assert_eq!(browser.get(&genuine).await.status(), 303);
+    assert!(browser.cookies.contains_key("gatehouse_session"));
+    app.stop().await;
+}
