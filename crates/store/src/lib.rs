@@ -16,12 +16,14 @@
 //!   in the same transaction as the revocation itself. PostgreSQL also sends the event with
 //!   `pg_notify('gatehouse_revocations', json)` inside that transaction, so listeners hear of
 //!   it exactly when it commits; SQLite instances poll [`RevocationStore::revocations_since`].
+//!   [`follow_revocations`] combines both into one stream that misses nothing.
 //! - **SQLite** runs in WAL mode with `synchronous = FULL` (an acknowledged commit survives
 //!   a power cut, not only a process kill), `busy_timeout = 5 s`, foreign keys on, and opens
 //!   write transactions with `BEGIN IMMEDIATE` so two writers never deadlock on lock upgrade.
 
 mod backend;
 mod error;
+mod follow;
 mod model;
 mod sql;
 #[cfg(feature = "testing")]
@@ -30,18 +32,19 @@ mod traits;
 mod web;
 
 pub use error::StoreError;
+pub use follow::{MIN_POLL_INTERVAL, follow_revocations};
 pub use model::{
     ADMIN_PERMISSION, ADMIN_ROLE, Access, AuditEvent, AuditEventId, AuditQuery, Client, Group,
     NewAuditEvent, NewClient, NewRefreshToken, NewSession, NewSigningKey, NewUser, Page,
-    PageRequest, RefreshToken, Reuse, Revocation, RevocationCursor, RevocationEvent, Role,
-    Rotation, SYSTEM_ACTOR, Session, SessionId, SigningKey, ThrottleState, TokenHash, User, UserId,
-    UserQuery, UserRef,
+    PageRequest, RefreshToken, Reuse, Revocation, RevocationCursor, RevocationEvent,
+    RevocationFeedItem, Role, Rotation, SYSTEM_ACTOR, Session, SessionId, SigningKey,
+    ThrottleState, TokenHash, User, UserId, UserQuery, UserRef,
 };
-pub use web::{WebSession, WebStore};
 pub use traits::{
     AuditStore, Backend, ClientStore, KeyStore, RbacStore, RevocationStore, RevocationStream,
     SessionStore, Store, StoreResult, ThrottleStore, UserStore,
 };
+pub use web::{WebSession, WebStore};
 
 use std::sync::Arc;
 

@@ -472,6 +472,19 @@ pub struct RevocationEvent {
     pub revocation: Revocation,
 }
 
+/// One item of the live revocation feed
+/// ([`RevocationStore::subscribe_revocations`](crate::RevocationStore::subscribe_revocations)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RevocationFeedItem {
+    /// The feed is listening (again) and may have missed events before this point: when it
+    /// was opened, and after each reconnect. Read
+    /// [`RevocationStore::revocations_since`](crate::RevocationStore::revocations_since) from
+    /// the last cursor applied; every event committed after this item arrives live.
+    Resync,
+    /// A revocation, delivered when its transaction committed.
+    Event(RevocationEvent),
+}
+
 // ---------------------------------------------------------------------------------------------
 // Service clients
 

@@ -68,6 +68,24 @@ pub async fn drop_postgres_database(url: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Cuts every connection listening on the revocation channel of the PostgreSQL database at
+/// `url` (`pg_terminate_backend`), as a network failure or a database restart would; returns
+/// how many were cut. For testing that followers of the live feed miss nothing.
+pub async fn cut_revocation_listeners(url: &str) -> Result<u64, StoreError> {
+    let mut conn = PgConnectOptions::from_str(url)?.connect().await?;
+    // A listening connection's last statement is its `LISTEN`.
+    let cut: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid() \
+           AND query ILIKE 'LISTEN%' || $1 || '%'",
+    )
+    .bind(crate::REVOCATION_CHANNEL)
+    .fetch_all(&mut conn)
+    .await?;
+    conn.close().await?;
+    Ok(u64::try_from(cut.into_iter().filter(|(done,)| *done).count()).unwrap_or(u64::MAX))
+}
+
 /// A fresh SQLite file in its own temporary directory, removed when the guard drops.
 pub fn fresh_sqlite() -> Result<(TempDir, String), StoreError> {
     let dir = tempfile::tempdir().map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;

@@ -15,15 +15,19 @@ use time::OffsetDateTime;
 use crate::error::StoreError;
 use crate::model::{
     Access, AuditEvent, AuditQuery, Client, Group, NewAuditEvent, NewClient, NewRefreshToken,
-    NewSession, NewSigningKey, NewUser, Page, PageRequest, RevocationCursor, RevocationEvent, Role,
-    Rotation, Session, SessionId, SigningKey, ThrottleState, TokenHash, User, UserId, UserQuery,
+    NewSession, NewSigningKey, NewUser, Page, PageRequest, RevocationCursor, RevocationEvent,
+    RevocationFeedItem, Role, Rotation, Session, SessionId, SigningKey, ThrottleState, TokenHash,
+    User, UserId, UserQuery,
 };
 
 /// Result alias for store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// A live feed of revocations from other instances (PostgreSQL `LISTEN`).
-pub type RevocationStream = BoxStream<'static, StoreResult<RevocationEvent>>;
+/// A live feed of revocations from every instance (PostgreSQL `LISTEN`): a
+/// [`RevocationFeedItem::Resync`] first and after each reconnect, events in between. An error
+/// item reports a lost connection (the feed goes on, reconnecting with back-off); the feed
+/// ends when the store is closed.
+pub type RevocationStream = BoxStream<'static, StoreResult<RevocationFeedItem>>;
 
 /// Which database a store talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,8 +207,10 @@ pub trait RevocationStore: Send + Sync {
     /// push them (SQLite: poll [`RevocationStore::revocations_since`] instead).
     ///
     /// Each event arrives when its transaction commits. The feed's connection reconnects by
-    /// itself after a network failure, and notifications sent meanwhile are lost, so a follower
-    /// should also poll `revocations_since` now and then from the last cursor it saw.
+    /// itself after a network failure, and notifications sent meanwhile are lost; so the feed
+    /// yields [`RevocationFeedItem::Resync`] once it listens (at first and after every
+    /// reconnect), and the follower then reads `revocations_since` from the last cursor it
+    /// applied. [`follow_revocations`](crate::follow_revocations) does all of that.
     async fn subscribe_revocations(&self) -> StoreResult<Option<RevocationStream>>;
 
     /// Deletes what can no longer matter at `now`: revoked `jti`s and refresh tokens past

@@ -2,6 +2,7 @@
 //! all of them with `LISTEN`/`NOTIFY`.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -10,7 +11,7 @@ use sqlx::{Postgres, Transaction};
 
 use crate::REVOCATION_CHANNEL;
 use crate::error::StoreError;
-use crate::model::RevocationEvent;
+use crate::model::{RevocationEvent, RevocationFeedItem};
 use crate::traits::{Backend, RevocationStream, Store, StoreResult};
 
 /// Enough for a busy instance; the server's default `max_connections` (100) leaves room for
@@ -74,19 +75,104 @@ impl PgStore {
         Ok(())
     }
 
-    /// A dedicated listening connection; the stream ends only with an error.
+    /// The live feed: a [`Feed`] read item by item until the pool closes.
     async fn subscribe(&self) -> StoreResult<Option<RevocationStream>> {
-        let mut listener = PgListener::connect_with(&self.pool).await?;
-        listener.listen(REVOCATION_CHANNEL).await?;
-        let stream = listener.into_stream().map(|notification| {
-            let notification = notification?;
-            serde_json::from_str::<RevocationEvent>(notification.payload()).map_err(|_| {
-                StoreError::Corrupt {
-                    what: "revocation notification",
-                }
-            })
+        // Listening before returning makes a broken database an error here, not later.
+        let feed = Feed {
+            pool: self.pool.clone(),
+            listener: Some(Feed::listen(&self.pool).await?),
+            resync_due: true,
+            failures: 0,
+        };
+        let stream = futures_util::stream::unfold(feed, |mut feed| async move {
+            let item = feed.next().await?;
+            Some((item, feed))
         });
         Ok(Some(stream.boxed()))
+    }
+}
+
+/// The state behind [`PgStore::subscribe`]'s stream.
+///
+/// `PgListener` reconnects by itself after some failures (its `try_recv` then returns
+/// `Ok(None)`), but notifications sent while it was away are lost, and after other failures
+/// it keeps its dead connection. So any failure drops the listener and a new one is opened,
+/// and every fresh start is announced as [`RevocationFeedItem::Resync`] for the follower to
+/// catch up from the log.
+struct Feed {
+    pool: PgPool,
+    /// `None` after a failure, until the next successful `LISTEN`.
+    listener: Option<PgListener>,
+    /// A `Resync` is owed to the follower before anything else.
+    resync_due: bool,
+    /// Failed attempts to listen since the last success, for the back-off.
+    failures: u32,
+}
+
+impl Feed {
+    /// First retry after this; doubled per failure up to [`Self::MAX_BACKOFF`].
+    const MIN_BACKOFF: Duration = Duration::from_millis(100);
+    const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+    async fn listen(pool: &PgPool) -> StoreResult<PgListener> {
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(REVOCATION_CHANNEL).await?;
+        Ok(listener)
+    }
+
+    /// The next item, or `None` once the pool is closed.
+    async fn next(&mut self) -> Option<StoreResult<RevocationFeedItem>> {
+        loop {
+            if self.pool.is_closed() {
+                return None;
+            }
+            let Some(listener) = self.listener.as_mut() else {
+                if self.failures > 0 {
+                    let backoff = Self::MIN_BACKOFF
+                        .saturating_mul(1 << self.failures.min(6))
+                        .min(Self::MAX_BACKOFF);
+                    tokio::time::sleep(backoff).await;
+                }
+                match Self::listen(&self.pool).await {
+                    Ok(listener) => {
+                        self.listener = Some(listener);
+                        self.failures = 0;
+                        continue;
+                    }
+                    Err(error) => {
+                        self.failures = self.failures.saturating_add(1);
+                        return (!self.pool.is_closed()).then_some(Err(error));
+                    }
+                }
+            };
+            if std::mem::take(&mut self.resync_due) {
+                return Some(Ok(RevocationFeedItem::Resync));
+            }
+            match listener.try_recv().await {
+                Ok(Some(notification)) => {
+                    return Some(Ok(
+                        match serde_json::from_str::<RevocationEvent>(notification.payload()) {
+                            Ok(event) => RevocationFeedItem::Event(event),
+                            // The log holds the event in its proper form.
+                            Err(_) => {
+                                tracing::warn!("unreadable revocation notification; resyncing");
+                                RevocationFeedItem::Resync
+                            }
+                        },
+                    ));
+                }
+                // Connection lost; the listener has reconnected and listens again.
+                Ok(None) => return Some(Ok(RevocationFeedItem::Resync)),
+                Err(error) => {
+                    self.listener = None;
+                    self.resync_due = true;
+                    if self.pool.is_closed() {
+                        return None;
+                    }
+                    return Some(Err(error.into()));
+                }
+            }
+        }
     }
 }
 

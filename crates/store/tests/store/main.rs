@@ -16,7 +16,7 @@ use gatehouse_store::testing::TestDatabase;
 use gatehouse_store::{
     ADMIN_PERMISSION, ADMIN_ROLE, Access, AuditQuery, Backend, NewAuditEvent, NewClient,
     NewRefreshToken, NewSession, NewSigningKey, NewUser, PageRequest, Revocation, RevocationCursor,
-    Rotation, SessionId, Store, StoreError, TokenHash, UserId, UserQuery,
+    RevocationFeedItem, Rotation, SessionId, Store, StoreError, TokenHash, UserId, UserQuery,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -83,6 +83,8 @@ backends!(
     jti_revocation_is_recorded_once_and_purged_after_expiry,
     purging_removes_expired_sessions_and_idle_throttles_only,
     revocations_reach_a_second_instance,
+    the_feed_asks_for_a_resync_after_its_connection_is_cut,
+    a_follower_sees_every_revocation_once_in_log_order,
     logout_all_sets_sessions_valid_after_and_logs_it,
     audit_queries_filter_by_action_actor_and_time,
     the_newest_unretired_key_is_active,
@@ -702,6 +704,11 @@ async fn revocations_reach_a_second_instance(ctx: Ctx) {
         other.close().await;
         return;
     };
+    // Listening starts with a resync: what was logged before is in the log, not the feed.
+    assert_eq!(
+        feed.next().await.unwrap().unwrap(),
+        RevocationFeedItem::Resync
+    );
     let alice = user(ctx.store.as_ref(), "alice").await;
     let exp = T0 + Duration::minutes(15);
     ctx.store.revoke_jti("jti-9", exp, T0).await.unwrap();
@@ -712,11 +719,15 @@ async fn revocations_reach_a_second_instance(ctx: Ctx) {
 
     // The timeout only stops a broken feed from hanging the suite.
     let mut next = async || {
-        tokio::time::timeout(StdDuration::from_secs(30), feed.next())
+        let item = tokio::time::timeout(StdDuration::from_secs(30), feed.next())
             .await
             .expect("notification within 30 s")
             .expect("feed open")
-            .expect("well-formed notification")
+            .expect("well-formed notification");
+        match item {
+            RevocationFeedItem::Event(event) => event,
+            RevocationFeedItem::Resync => panic!("no reconnect happened"),
+        }
     };
     let first = next().await;
     assert_eq!(
@@ -743,6 +754,121 @@ async fn revocations_reach_a_second_instance(ctx: Ctx) {
     );
     drop(feed);
     other.close().await;
+}
+
+/// The next item of `stream`; the timeout only stops a broken stream from hanging the suite.
+async fn within_30s<T>(stream: &mut (impl futures_util::Stream<Item = T> + Unpin)) -> T {
+    tokio::time::timeout(StdDuration::from_secs(30), stream.next())
+        .await
+        .expect("an item within 30 s")
+        .expect("stream open")
+}
+
+async fn the_feed_asks_for_a_resync_after_its_connection_is_cut(ctx: Ctx) {
+    let Some(mut feed) = ctx.store.subscribe_revocations().await.unwrap() else {
+        assert_eq!(ctx.store.backend(), Backend::Sqlite);
+        return;
+    };
+    assert_eq!(
+        within_30s(&mut feed).await.unwrap(),
+        RevocationFeedItem::Resync
+    );
+    let cut = gatehouse_store::testing::cut_revocation_listeners(&ctx.url)
+        .await
+        .unwrap();
+    assert_eq!(cut, 1, "the feed's one listening connection");
+    // Committed while the feed may be away: its notification can be lost for good.
+    let exp = T0 + Duration::minutes(15);
+    ctx.store.revoke_jti("during-cut", exp, T0).await.unwrap();
+    // The cut is reported (as an error, or as a reconnect), and a resync follows before the
+    // feed goes on, whether or not the notification made it.
+    let mut resynced = false;
+    for _ in 0..5 {
+        match within_30s(&mut feed).await {
+            Ok(RevocationFeedItem::Resync) => {
+                resynced = true;
+                break;
+            }
+            Ok(RevocationFeedItem::Event(event)) => panic!("event before the resync: {event:?}"),
+            Err(_) => {}
+        }
+    }
+    assert!(resynced, "a resync after the cut");
+    let log = ctx
+        .store
+        .revocations_since(RevocationCursor::START, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        log.len(),
+        1,
+        "the resync's re-read finds what the feed missed"
+    );
+    // And the feed is live again.
+    ctx.store.revoke_jti("after-cut", exp, T0).await.unwrap();
+    let item = within_30s(&mut feed).await.unwrap();
+    let RevocationFeedItem::Event(event) = item else {
+        panic!("expected the live event, got {item:?}");
+    };
+    assert_eq!(
+        event.revocation,
+        Revocation::Token {
+            jti: "after-cut".into(),
+            expires_at: exp
+        }
+    );
+}
+
+async fn a_follower_sees_every_revocation_once_in_log_order(ctx: Ctx) {
+    let store = ctx.store.clone();
+    let exp = T0 + Duration::minutes(15);
+    let jti = |event: gatehouse_store::RevocationEvent| match event.revocation {
+        Revocation::Token { jti, .. } => jti,
+        other => panic!("unexpected {other:?}"),
+    };
+    store.revoke_jti("before-0", exp, T0).await.unwrap();
+    store.revoke_jti("before-1", exp, T0).await.unwrap();
+    let log = store
+        .revocations_since(RevocationCursor::START, 10)
+        .await
+        .unwrap();
+    // SQLite can only poll. On PostgreSQL the poll is left out of the picture (an hour), so
+    // everything after the start must come through the feed or its resyncs.
+    let poll = match store.backend() {
+        Backend::Sqlite => StdDuration::from_millis(20),
+        Backend::Postgres => StdDuration::from_secs(3600),
+    };
+    // Resuming after the first event: the second is the first one owed.
+    let mut follower = gatehouse_store::follow_revocations(store.clone(), log[0].cursor, poll);
+    assert_eq!(jti(within_30s(&mut follower).await.unwrap()), "before-1");
+
+    store.revoke_jti("live-0", exp, T0).await.unwrap();
+    assert_eq!(jti(within_30s(&mut follower).await.unwrap()), "live-0");
+
+    if store.backend() == Backend::Postgres {
+        // Cut the feed and revoke at once, so the notification is likely sent while nobody
+        // listens; the follower must still deliver it, once.
+        let cut = gatehouse_store::testing::cut_revocation_listeners(&ctx.url)
+            .await
+            .unwrap();
+        assert_eq!(cut, 1);
+        store.revoke_jti("during-cut", exp, T0).await.unwrap();
+        let mut item = within_30s(&mut follower).await;
+        // The cut itself may surface as one error item.
+        if item.is_err() {
+            item = within_30s(&mut follower).await;
+        }
+        assert_eq!(jti(item.unwrap()), "during-cut");
+    }
+    store.revoke_jti("live-1", exp, T0).await.unwrap();
+    assert_eq!(jti(within_30s(&mut follower).await.unwrap()), "live-1");
+    // Nothing twice: with everything delivered, nothing more is pending.
+    assert!(
+        tokio::time::timeout(StdDuration::from_millis(200), follower.next())
+            .await
+            .is_err(),
+        "no duplicate"
+    );
 }
 
 async fn logout_all_sets_sessions_valid_after_and_logs_it(ctx: Ctx) {
