@@ -28,6 +28,10 @@ use crate::upstream_token::{UpstreamSigner, UpstreamTokenCache};
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// Verified tokens kept in the cache.
 const TOKEN_CACHE_CAPACITY: u64 = 100_000;
+/// How long a passed revocation check of a Gatehouse token is trusted. Within one instance,
+/// [`Gateway::revocations_changed`] ends it at once; other instances (and the CLI) writing to
+/// the same database are seen within this window.
+pub const REVOCATION_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What to do with a request.
 #[derive(Debug, Clone)]
@@ -98,6 +102,9 @@ pub struct Gateway {
     metrics: Metrics,
     signer: Option<Arc<dyn UpstreamSigner>>,
     upstream_tokens: UpstreamTokenCache,
+    /// Tokens (by cache key) whose revocation check passed less than [`REVOCATION_RECHECK`]
+    /// ago.
+    not_revoked: moka::future::Cache<[u8; 32], ()>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -137,6 +144,10 @@ impl Gateway {
             metrics: Metrics::default(),
             signer: None,
             upstream_tokens: UpstreamTokenCache::new(TOKEN_CACHE_CAPACITY),
+            not_revoked: moka::future::Cache::builder()
+                .max_capacity(TOKEN_CACHE_CAPACITY)
+                .time_to_live(REVOCATION_RECHECK)
+                .build(),
         })
     }
 
@@ -245,7 +256,7 @@ impl Gateway {
             Metrics::bump(&self.metrics.cache_hits);
             return match identity {
                 CachedIdentity::Local(local) => {
-                    self.check_revocation(&local, now).await?;
+                    self.check_revocation(&key, &local, now).await?;
                     Ok(Arc::new(local.subject.clone()))
                 }
                 CachedIdentity::External { subject, .. } => Ok(subject),
@@ -259,7 +270,7 @@ impl Gateway {
         let iss = peek.issuer.as_deref().unwrap_or_default();
         if let Some(local) = self.local.as_ref().filter(|l| l.issuer() == iss) {
             let verified = Arc::new(local.verify(token, now).await?);
-            self.check_revocation(&verified, now).await?;
+            self.check_revocation(&key, &verified, now).await?;
             let subject = Arc::new(verified.subject.clone());
             self.cache
                 .insert(key, CachedIdentity::Local(verified), now)
@@ -281,15 +292,30 @@ impl Gateway {
         Ok(subject)
     }
 
+    /// Asks the revocation store unless this token passed less than [`REVOCATION_RECHECK`]
+    /// ago (and nothing was revoked through this instance since).
     async fn check_revocation(
         &self,
+        key: &[u8; 32],
         token: &crate::authn::LocalToken,
         now: UnixTime,
     ) -> Result<(), Denial> {
-        match &self.local {
-            Some(local) => local.check_revocation(token, now).await,
-            None => Ok(()),
+        let Some(local) = &self.local else {
+            return Ok(());
+        };
+        if self.not_revoked.contains_key(key) {
+            return Ok(());
         }
+        local.check_revocation(token, now).await?;
+        self.not_revoked.insert(*key, ()).await;
+        Ok(())
+    }
+
+    /// Forgets every passed revocation check: the next request of every token asks the store
+    /// again. The server calls this after each request that may have revoked something
+    /// (logout, admin changes), which makes revocation through this instance immediate.
+    pub fn revocations_changed(&self) {
+        self.not_revoked.invalidate_all();
     }
 
     /// Rewrites request headers for the upstream: strips every client identity header (and

@@ -11,6 +11,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::FutureExt as _;
@@ -177,6 +178,26 @@ impl LocalTokens for ServerTokens {
         }
         .boxed()
     }
+}
+
+/// Middleware on the server's own routes: after any request that may have changed state
+/// (logout, password change, admin actions, token revocation), the gateway re-asks the store
+/// whether each token is revoked, so a revocation through this instance applies to the very
+/// next request. Other instances see it within [`gatehouse_gateway::gateway::REVOCATION_RECHECK`].
+pub async fn after_own_writes(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let may_write = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let response = next.run(request).await;
+    if may_write {
+        state.gateway().gateway().revocations_changed();
+    }
+    response
 }
 
 /// `GET /auth/verify` (forward-auth). Other gateway traffic arrives through [`proxy`], the

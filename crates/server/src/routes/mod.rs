@@ -41,7 +41,12 @@ pub fn routes() -> Router<AppState> {
 /// and layers, bound to `state`.
 pub fn app(state: AppState) -> Router {
     let web = crate::web::routes(&state);
-    with_layers(routes().merge(web), state)
+    // The server's own routes (not the gateway fallback) may revoke tokens.
+    let own = routes().merge(web).layer(middleware::from_fn_with_state(
+        state.clone(),
+        gateway::after_own_writes,
+    ));
+    with_layers(own, state)
 }
 
 /// Adds the problem+json fallbacks and the cross-cutting layers to `router` and binds it to
