@@ -349,6 +349,30 @@ impl RunningServer {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// A GET with extra headers to any address; returns the body as JSON.
+    fn request_to(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Value {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        let extra: String = headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}\r\n"))
+            .collect();
+        let request =
+            format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}\r\n");
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, rest) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        let text = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            dechunk(rest)
+        } else {
+            rest.to_owned()
+        };
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
     fn login(&self, username: &str, password: &str) -> (u16, Value) {
         self.request(
             "POST",
@@ -445,4 +469,86 @@ fn changes_made_with_the_cli_take_effect_on_a_running_server() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Reads the child's stdout until `lines` lines arrived or it closed.
+fn read_lines(child: &mut Child, lines: usize) -> Vec<String> {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().unwrap();
+    let mut reader = std::io::BufReader::new(stdout);
+    let mut out = Vec::new();
+    let mut line = String::new();
+    while out.len() < lines && reader.read_line(&mut line).unwrap() > 0 {
+        out.push(std::mem::take(&mut line).trim_end().to_owned());
+    }
+    out
+}
+
+#[test]
+fn demo_prints_the_admin_password_once_and_runs_an_echo_upstream() {
+    let op = Operator::new();
+    let start = || {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args([
+                "demo",
+                "--listen",
+                &addr.to_string(),
+                "--upstream-listen",
+                "127.0.0.1:0",
+                "--database-url",
+                &op.url,
+            ])
+            .env("GATEHOUSE_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = read_lines(&mut child, 6);
+        (RunningServer { child, addr }, lines)
+    };
+
+    let (server, lines) = start();
+    let text = lines.join("\n");
+    let password = lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("password: "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no password in:\n{text}"))
+        .to_owned();
+    let (status, tokens) = server.login("admin", &password);
+    assert_eq!(status, 200, "{tokens}");
+    let token = tokens["access_token"].as_str().unwrap();
+    assert_eq!(
+        server.request("GET", "/admin/users", Some(token), None).0,
+        200
+    );
+
+    let upstream: SocketAddr = lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("demo upstream   http://"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no upstream in:\n{text}"))
+        .parse()
+        .unwrap();
+    let echo = RunningServer::request_to(
+        upstream,
+        "GET",
+        "/reports?x=1",
+        &[("X-Auth-Username", "alice")],
+    );
+    assert_eq!(echo["service"], "gatehouse-demo-upstream");
+    assert_eq!(echo["path"], "/reports?x=1");
+    assert_eq!(echo["identity"]["x-auth-username"], "alice");
+    drop(server);
+
+    // A second start keeps the account and does not print a password again.
+    let (_server, lines) = start();
+    let text = lines.join("\n");
+    assert!(text.contains("created on first start"), "{text}");
+    assert!(!text.contains(&password), "{text}");
 }
