@@ -21,7 +21,9 @@ end
 function setup(thread)
   thread:set("id", #threads + 1)
   if mode == "refresh" then
-    thread:set("token", assert(tokens[#threads + 1], "need one refresh token per thread"))
+    -- One value only: wrk's thread:set reads the top two stack slots, and assert returns two.
+    local first = assert(tokens[#threads + 1], "need one refresh token per thread")
+    thread:set("token", first)
   end
   table.insert(threads, thread)
 end

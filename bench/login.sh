@@ -11,12 +11,12 @@ cd "$(dirname "$0")/.."
 
 DURATION="${1:-10}"
 THREADS=2          # the machine has 2 cores; wrk shares them with the server
-CONNECTIONS=16     # for /healthz and /auth/login
+CONNECTIONS=16     # /healthz throughput baseline
 CHAINS=8           # refresh: one connection per thread, each rotating its own chain
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 
-cargo build --release -p gatehouse-cli --quiet
+cargo build --release -p gatehouse --bin gatehouse --quiet
 BIN="target/release/gatehouse"
 
 WORK="$(mktemp -d)"
@@ -51,25 +51,41 @@ for _ in $(seq 1 "$CHAINS"); do
     python3 -c 'import json, sys; print(json.load(sys.stdin)["refresh_token"])'
 done >"$WORK/tokens"
 
-run() { # MODE URL THREADS CONNECTIONS
+run() { # MODE URL THREADS CONNECTIONS [SECONDS]
   MODE="$1" USERNAME="$USERNAME" PASSWORD="$PASSWORD" TOKENS_FILE="$WORK/tokens" \
-    wrk -t"$3" -c"$4" -d"${DURATION}s" --timeout 10s -s bench/login.lua "$2" | tail -n 1
+    wrk -t"$3" -c"$4" -d"${5:-$DURATION}s" --timeout 10s -s bench/login.lua "$2" | tail -n 1
 }
 
-echo "# $(nproc) cores; ${DURATION}s per run; Argon2id m=19456 KiB t=2 p=1; SQLite synchronous=FULL"
-HEALTHZ="$(run get "$BASE/healthz" "$THREADS" "$CONNECTIONS")"; echo "$HEALTHZ"
-LOGIN="$(run login "$BASE/auth/login" "$THREADS" "$CONNECTIONS")"; echo "$LOGIN"
-REFRESH="$(run refresh "$BASE/auth/refresh" "$CHAINS" "$CHAINS")"; echo "$REFRESH"
+echo "# $(nproc) cores; ${DURATION}s per run; Argon2id m=19456 KiB t=2 p=1, 2 hashes at once; SQLite synchronous=FULL"
+# Latency: one client, one request at a time, so the figures hold no queueing.
+HEALTHZ_1="$(run get "$BASE/healthz" 1 1)"; echo "$HEALTHZ_1"
+LOGIN_1="$(run login "$BASE/auth/login" 1 1)"; echo "$LOGIN_1"
+# Throughput: enough concurrent clients to saturate the server.
+HEALTHZ_N="$(run get "$BASE/healthz" "$THREADS" "$CONNECTIONS")"; echo "$HEALTHZ_N"
+LOGIN_N="$(run login "$BASE/auth/login" "$THREADS" 8)"; echo "$LOGIN_N"
+REFRESH_N="$(run refresh "$BASE/auth/refresh" "$CHAINS" "$CHAINS")"; echo "$REFRESH_N"
+# /healthz from one client while 32 clients flood /auth/login: the bounded hashing pool should
+# keep it fast.
+run login "$BASE/auth/login" 1 32 >"$WORK/flood.json" &
+FLOOD_PID=$!
+sleep 1
+UNDER_LOAD="$(run get "$BASE/healthz" 1 1 "$((DURATION - 2))")"
+wait "$FLOOD_PID"
+echo "$UNDER_LOAD (during the login flood)"
 
-python3 - "$HEALTHZ" "$LOGIN" "$REFRESH" <<'EOF'
+python3 - "$HEALTHZ_1" "$LOGIN_1" "$HEALTHZ_N" "$LOGIN_N" "$REFRESH_N" "$UNDER_LOAD" <<'EOF'
 import json, sys
-healthz, login, refresh = (json.loads(arg) for arg in sys.argv[1:4])
-for run in (healthz, login, refresh):
+h1, l1, hn, ln, rn, flood = (json.loads(arg) for arg in sys.argv[1:7])
+for run in (h1, l1, hn, ln, rn, flood):
     if run["not_200"] or run["socket_errors"]:
         sys.exit(f"{run['mode']}: {run['not_200']} non-200 responses, {run['socket_errors']} socket errors")
-print(f"login   p50 {login['p50_ms']:.1f} ms, p99 {login['p99_ms']:.1f} ms, {login['rps']:.0f}/s "
-      f"= p50 x{login['p50_ms'] / healthz['p50_ms']:.0f}, throughput 1/{healthz['rps'] / login['rps']:.0f} of /healthz")
-print(f"refresh p50 {refresh['p50_ms']:.1f} ms, p99 {refresh['p99_ms']:.1f} ms, {refresh['rps']:.0f}/s "
-      f"= p50 x{refresh['p50_ms'] / healthz['p50_ms']:.0f}, throughput 1/{healthz['rps'] / refresh['rps']:.0f} of /healthz")
-print(f"healthz p50 {healthz['p50_ms']:.2f} ms, p99 {healthz['p99_ms']:.2f} ms, {healthz['rps']:.0f}/s (baseline)")
+print(f"login latency (1 client): p50 {l1['p50_ms']:.1f} ms, p99 {l1['p99_ms']:.1f} ms"
+      f" = x{l1['p50_ms'] / h1['p50_ms']:.0f} / x{l1['p99_ms'] / h1['p99_ms']:.0f} of /healthz"
+      f" (p50 {h1['p50_ms']:.3f} ms, p99 {h1['p99_ms']:.3f} ms)")
+print(f"login throughput: {ln['rps']:.0f}/s (8 clients, p50 {ln['p50_ms']:.0f} ms)"
+      f" = 1/{hn['rps'] / ln['rps']:.0f} of /healthz ({hn['rps']:.0f}/s)")
+print(f"refresh throughput: {rn['rps']:.0f}/s (8 chains, p50 {rn['p50_ms']:.1f} ms, p99 {rn['p99_ms']:.1f} ms)"
+      f" = 1/{hn['rps'] / rn['rps']:.0f} of /healthz, x{rn['rps'] / ln['rps']:.0f} login")
+print(f"/healthz during a 32-client login flood: p50 {flood['p50_ms']:.3f} ms, p99 {flood['p99_ms']:.3f} ms"
+      f" = x{flood['p50_ms'] / h1['p50_ms']:.1f} / x{flood['p99_ms'] / h1['p99_ms']:.1f} of idle")
 EOF
