@@ -14,8 +14,8 @@ use time::OffsetDateTime;
 use crate::clock::Clock;
 use crate::config::{Config, PublicUrl, SignupMode};
 use crate::keys::{KeyRing, KeyRingError, KeyRingSettings};
-use crate::web::WebContext;
 use crate::routes::gateway::GatewayService;
+use crate::web::WebContext;
 
 /// Why the state could not be built at start-up.
 #[derive(Debug, thiserror::Error)]
