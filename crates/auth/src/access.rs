@@ -77,7 +77,8 @@ pub struct AccessClaims {
 impl AccessClaims {
     /// Reads the claims of a token whose signature and standard claims were verified.
     pub fn from_verified(claims: &Map<String, Value>) -> Result<Self, AuthError> {
-        serde_json::from_value(Value::Object(claims.clone())).map_err(|_| AuthError::SessionEnded)
+        serde_json::from_value(Value::Object(claims.clone()))
+            .map_err(|_| AuthError::NotAnAccessToken)
     }
 
     /// Whose token this is, or `None` if `sub`/`sid` are not what Gatehouse writes.

@@ -52,6 +52,10 @@ pub enum AuthError {
     /// disabled).
     #[error("the session has ended")]
     SessionEnded,
+    /// Verified claims that are not those of a Gatehouse access token (a claim missing or of
+    /// the wrong type).
+    #[error("the token is not a Gatehouse access token")]
+    NotAnAccessToken,
     /// A stored password hash has a format this crate does not understand.
     #[error("the stored password hash has an unsupported format")]
     UnsupportedHash,

@@ -101,6 +101,9 @@ impl From<AuthError> for ApiError {
                 "the requested scope is not granted to this client",
             ),
             AuthError::SessionEnded => ApiError::invalid_token("the session has ended"),
+            AuthError::NotAnAccessToken => {
+                ApiError::invalid_token("the token is not a Gatehouse access token")
+            }
             other @ (AuthError::UnsupportedHash
             | AuthError::HashingConfig(_)
             | AuthError::Hashing(_)

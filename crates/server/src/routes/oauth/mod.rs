@@ -92,7 +92,7 @@ impl OAuthError {
 impl From<AuthError> for OAuthError {
     fn from(error: AuthError) -> Self {
         let (status, code, description) = match &error {
-            AuthError::InvalidGrant | AuthError::SessionEnded => (
+            AuthError::InvalidGrant | AuthError::SessionEnded | AuthError::NotAnAccessToken => (
                 StatusCode::BAD_REQUEST,
                 "invalid_grant",
                 "the refresh token is invalid, expired or revoked",
