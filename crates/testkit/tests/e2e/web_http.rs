@@ -206,3 +206,108 @@ async fn a_sign_in_answer_with_another_state_is_refused() {
     assert!(browser.cookies.contains_key("gatehouse_session"));
     app.stop().await;
 }
+
+both_backends!(async fn the_password_form_checks_the_current_password_and_ends_other_sessions(app) {
+    app.create_user("alice", &[]).await;
+    let mut here = Browserish::new(&app);
+    here.sign_in("alice", TEST_PASSWORD).await;
+    let mut elsewhere = Browserish::new(&app);
+    elsewhere.sign_in("alice", TEST_PASSWORD).await;
+
+    let csrf = here.csrf("/ui/account").await;
+    let wrong = here
+        .post_form(
+            "/ui/account/password",
+            &[("csrf", &csrf), ("current", "not-the-password"), ("new", "a-brand-new-passphrase")],
+        )
+        .await;
+    assert_eq!(wrong.status(), 422);
+    assert!(wrong.text().await.unwrap().contains("The current password is wrong."));
+
+    let changed = here
+        .post_form(
+            "/ui/account/password",
+            &[("csrf", &csrf), ("current", TEST_PASSWORD), ("new", "a-brand-new-passphrase")],
+        )
+        .await;
+    assert_eq!(changed.status(), 303);
+    assert_eq!(here.get("/").await.status(), 200, "this session stays");
+    // The other browser's session ended; it notices at its next renewal.
+    app.clock.advance(time::Duration::minutes(16));
+    assert_eq!(elsewhere.get("/").await.status(), 303);
+    app.stop().await;
+});
+
+both_backends!(async fn a_user_signs_out_another_of_their_sessions(app) {
+    app.create_user("alice", &[]).await;
+    let mut laptop = Browserish::new(&app);
+    laptop.sign_in("alice", TEST_PASSWORD).await;
+    let mut phone = Browserish::new(&app);
+    phone.sign_in("alice", TEST_PASSWORD).await;
+
+    let page = laptop.get("/ui/account").await.text().await.unwrap();
+    let csrf = crate::support::csrf_of(&page);
+    // Every row but this browser's (the phone's, and the API login `create_user` made).
+    let marker = "name=\"session\" value=\"";
+    let rows: Vec<&str> = page.split("<tr>").filter(|row| row.contains(marker)).collect();
+    assert_eq!(rows.len(), 3, "three sessions listed");
+    for row in rows.iter().filter(|row| !row.contains("this browser")) {
+        let at = row.find(marker).unwrap() + marker.len();
+        let session = row[at..].split('"').next().unwrap();
+        let response = laptop
+            .post_form("/ui/account/sessions/revoke", &[("csrf", &csrf), ("session", session)])
+            .await;
+        assert_eq!(response.headers()["location"], "/ui/account?done=session");
+    }
+    assert_eq!(phone.get("/").await.status(), 303, "the phone is signed out");
+    assert_eq!(laptop.get("/").await.status(), 200, "the laptop is not");
+    app.stop().await;
+});
+
+both_backends!(async fn disabling_an_account_ends_its_browser_session_at_the_next_click(app) {
+    app.create_user("alice", &[]).await;
+    app.create_admin("root").await;
+    let mut alice = Browserish::new(&app);
+    alice.sign_in("alice", TEST_PASSWORD).await;
+    let mut admin = Browserish::new(&app);
+    admin.sign_in("root", TEST_PASSWORD).await;
+    let user = app.state.store().user_by_username("alice").await.unwrap().unwrap();
+    let csrf = admin.csrf(&format!("/ui/admin/users/{}", user.id)).await;
+    let response = admin
+        .post_form(
+            &format!("/ui/admin/users/{}/disable", user.id),
+            &[("csrf", &csrf), ("disabled", "true")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(alice.get("/").await.status(), 303, "signed out at once");
+    app.stop().await;
+});
+
+#[tokio::test]
+async fn fetch_data_needs_the_csrf_header_and_a_session() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut browser = Browserish::new(&app);
+    let csrf = browser.csrf("/ui/login").await;
+    let cookie = browser
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let post = |token: Option<&str>| {
+        let mut request = app
+            .client
+            .post(app.url("/ui/fetch"))
+            .header("cookie", cookie.clone());
+        if let Some(token) = token {
+            request = request.header("x-csrf-token", token);
+        }
+        request.send()
+    };
+    assert_eq!(post(None).await.unwrap().status(), 403);
+    let signed_out = post(Some(&csrf)).await.unwrap();
+    assert_eq!(signed_out.status(), 401);
+    assert_eq!(signed_out.headers()["x-gatehouse-signed-out"], "1");
+    app.stop().await;
+}
