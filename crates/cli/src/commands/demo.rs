@@ -1,5 +1,6 @@
 //! `gatehouse demo`: `serve` with the defaults, a demo upstream service that echoes the identity
-//! it receives, and an `admin` account whose random password is printed once.
+//! it receives (behind the gateway route `/api/demo`), and an `admin` account whose random
+//! password is printed once.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use gatehouse_auth::ClientContext;
+use gatehouse_server::config::gateway::RouteConfig;
 use gatehouse_server::manage::Manager;
 use gatehouse_server::{Server, SystemClock, shutdown_signal};
 use gatehouse_store::ADMIN_ROLE;
@@ -14,6 +16,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::CommandResult;
 use super::ops::{ConfigArgs, init_logging, runtime};
+
+/// The gateway route to the demo upstream (any valid token may call it).
+pub const DEMO_ROUTE: &str = "/api/demo";
 
 /// The username of the demo administrator.
 pub const DEMO_ADMIN: &str = "admin";
@@ -38,7 +43,7 @@ impl DemoArgs {
     /// Starts the demo upstream and the server, creates the admin account on first start, and
     /// runs until Ctrl-C or SIGTERM.
     pub fn run(self) -> CommandResult {
-        let config = self.config.load(self.listen, self.public_url)?;
+        let mut config = self.config.load(self.listen, self.public_url)?;
         init_logging(&config, None);
         let upstream_listen = self.upstream_listen;
         runtime()?.block_on(async move {
@@ -47,6 +52,14 @@ impl DemoArgs {
                 .with_context(|| format!("binding the demo upstream to {upstream_listen}"))?;
             let upstream_addr = upstream.local_addr().context("demo upstream address")?;
             tokio::spawn(gatehouse_server::demo::serve_upstream(upstream));
+            // The web UI's "Fetch data" calls this path; any signed-in user may.
+            if !config.routes.iter().any(|r| r.path == DEMO_ROUTE) {
+                config.routes.push(RouteConfig {
+                    path: DEMO_ROUTE.to_owned(),
+                    upstream: Some(format!("http://{upstream_addr}")),
+                    ..RouteConfig::default()
+                });
+            }
 
             let server = Server::build(config, Arc::new(SystemClock))
                 .await
@@ -93,6 +106,6 @@ fn print_welcome(base: &str, upstream: SocketAddr, password: Option<&SecretStrin
         ),
     };
     println!(
-        "Gatehouse demo is running.\n\n  server          {base}\n{credentials}\n  demo upstream   http://{upstream} (echoes the identity it receives)\n\n  log in:   curl -s {base}/auth/login -H 'content-type: application/json' -d '{{\"username\":\"{DEMO_ADMIN}\",\"password\":\"…\"}}'\n  keys:     {base}/.well-known/jwks.json\n\nPress Ctrl-C to stop."
+        "Gatehouse demo is running.\n\n  server          {base}\n{credentials}\n  demo upstream   http://{upstream} (echoes the identity it receives), behind {base}{DEMO_ROUTE}\n\n  log in:   curl -s {base}/auth/login -H 'content-type: application/json' -d '{{\"username\":\"{DEMO_ADMIN}\",\"password\":\"…\"}}'\n  keys:     {base}/.well-known/jwks.json\n\nPress Ctrl-C to stop."
     );
 }

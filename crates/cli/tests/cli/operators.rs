@@ -527,6 +527,11 @@ fn demo_prints_the_admin_password_once_and_runs_an_echo_upstream() {
         server.request("GET", "/admin/users", Some(token), None).0,
         200
     );
+    // Through the gateway the upstream sees who called; an anonymous call is refused.
+    let (status, echoed) = server.request("GET", "/api/demo/hello", Some(token), None);
+    assert_eq!(status, 200, "{echoed}");
+    assert_eq!(echoed["identity"]["x-auth-username"], "admin");
+    assert_eq!(server.request("GET", "/api/demo/hello", None, None).0, 401);
 
     let upstream: SocketAddr = lines
         .iter()
