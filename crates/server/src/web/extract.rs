@@ -55,7 +55,12 @@ impl FromRequestParts<AppState> for Visitor {
             None => None,
             Some(id) => match web.sessions().current(state, web.keys(), id, &client).await {
                 Ok(signed_in) => Some(signed_in),
-                Err(SessionProblem::SignedOut) => None,
+                Err(SessionProblem::SignedOut) => {
+                    cookies
+                        .session_ended
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                    None
+                }
                 Err(SessionProblem::Failed(error)) => return Err(error.into()),
             },
         };

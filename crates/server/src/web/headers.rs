@@ -26,6 +26,8 @@ pub struct BrowserCookies {
     pub nonce: String,
     /// The session id, if the browser holds one.
     pub session: Option<String>,
+    /// Set by the extractors when that session has ended, so the answer clears the cookie.
+    pub session_ended: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Builds a cookie the way every UI cookie is built: HttpOnly, SameSite=Lax, path `/`,
@@ -51,14 +53,27 @@ pub async fn web_layer(
     let existing = jar.get(CSRF_COOKIE).map(|c| c.value().to_owned());
     let nonce = existing.clone().unwrap_or_else(random_token);
     let session = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned());
+    let session_ended = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     request.extensions_mut().insert(BrowserCookies {
         nonce: nonce.clone(),
         session,
+        session_ended: std::sync::Arc::clone(&session_ended),
     });
 
     let mut response = next.run(request).await;
-    if existing.is_none() {
-        let jar = jar.add(cookie(CSRF_COOKIE, nonce, https));
+    let clear_session = session_ended.load(std::sync::atomic::Ordering::Relaxed)
+        && !response.headers().contains_key(header::SET_COOKIE);
+    if existing.is_none() || clear_session {
+        let jar = if clear_session {
+            jar.remove(Cookie::build(SESSION_COOKIE).path("/"))
+        } else {
+            jar
+        };
+        let jar = if existing.is_none() {
+            jar.add(cookie(CSRF_COOKIE, nonce, https))
+        } else {
+            jar
+        };
         let with_cookie = (jar, ()).into_response();
         for value in with_cookie.headers().get_all(header::SET_COOKIE) {
             response

@@ -147,6 +147,10 @@ both_backends!(async fn signing_out_ends_the_session_for_every_holder_of_the_coo
     let home = tab_two.get("/").await;
     assert_eq!(home.status(), 303, "the other tab is signed out too");
     assert_eq!(home.headers()["location"], "/ui/login");
+    assert!(
+        !tab_two.cookies.contains_key("gatehouse_session"),
+        "the ended session's cookie is cleared"
+    );
     app.stop().await;
 });
 
