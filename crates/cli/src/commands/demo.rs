@@ -2,6 +2,7 @@
 //! it receives (behind the gateway route `/api/demo`), and an `admin` account whose random
 //! password is printed once.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -105,7 +106,10 @@ fn print_welcome(base: &str, upstream: SocketAddr, password: Option<&SecretStrin
             "  admin account   {DEMO_ADMIN} (created on first start; its password was shown then)"
         ),
     };
-    println!(
+    // A closed stdout (the banner piped into `head`) must not stop the server.
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(
+        stdout,
         "Gatehouse demo is running.\n\n  server          {base}\n{credentials}\n  demo upstream   http://{upstream} (echoes the identity it receives), behind {base}{DEMO_ROUTE}\n\n  log in:   curl -s {base}/auth/login -H 'content-type: application/json' -d '{{\"username\":\"{DEMO_ADMIN}\",\"password\":\"…\"}}'\n  keys:     {base}/.well-known/jwks.json\n\nPress Ctrl-C to stop."
     );
 }

@@ -471,17 +471,21 @@ fn changes_made_with_the_cli_take_effect_on_a_running_server() {
     }
 }
 
-/// Reads the child's stdout until `lines` lines arrived or it closed.
+/// Returns the first `lines` lines of the child's stdout, and keeps draining the rest in the
+/// background so the child never writes into a closed pipe.
 fn read_lines(child: &mut Child, lines: usize) -> Vec<String> {
     use std::io::BufRead;
     let stdout = child.stdout.take().unwrap();
-    let mut reader = std::io::BufReader::new(stdout);
-    let mut out = Vec::new();
-    let mut line = String::new();
-    while out.len() < lines && reader.read_line(&mut line).unwrap() > 0 {
-        out.push(std::mem::take(&mut line).trim_end().to_owned());
-    }
-    out
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = sender.send(line);
+        }
+    });
+    receiver.iter().take(lines).collect()
 }
 
 #[test]
