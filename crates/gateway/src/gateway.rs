@@ -99,7 +99,7 @@ pub struct Gateway {
     external: Vec<Arc<KeyCache>>,
     identity: IdentityHeaders,
     cache: TokenCache,
-    metrics: Metrics,
+    metrics: Arc<Metrics>,
     signer: Option<Arc<dyn UpstreamSigner>>,
     upstream_tokens: UpstreamTokenCache,
     /// Tokens (by cache key) whose revocation check passed less than [`REVOCATION_RECHECK`]
@@ -141,7 +141,7 @@ impl Gateway {
             external,
             identity,
             cache: TokenCache::new(TOKEN_CACHE_CAPACITY),
-            metrics: Metrics::default(),
+            metrics: Arc::default(),
             signer: None,
             upstream_tokens: UpstreamTokenCache::new(TOKEN_CACHE_CAPACITY),
             not_revoked: moka::future::Cache::builder()
@@ -154,6 +154,13 @@ impl Gateway {
     /// Enables `upstream_token` routes: tokens are signed with `signer`'s current key.
     pub fn with_upstream_signer(mut self, signer: Arc<dyn UpstreamSigner>) -> Self {
         self.signer = Some(signer);
+        self
+    }
+
+    /// Counts into `metrics` instead of fresh counters, so counters survive a configuration
+    /// reload that replaces the gateway.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
         self
     }
 

@@ -60,6 +60,19 @@ pub struct Config {
     pub cors: gateway::CorsConfig,
     /// The browser UI and single sign-on (`[web]`), see [`web`].
     pub web: web::WebConfig,
+    /// Where [`Config::load`] read this from, so SIGHUP can read it again (`None`: built in
+    /// code, nothing to reload).
+    #[serde(skip)]
+    source: Option<ConfigSource>,
+}
+
+/// The inputs of [`Config::load`] besides the environment: the file and the flags.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigSource {
+    /// The configuration file, if any.
+    pub file: Option<PathBuf>,
+    /// The command-line flags.
+    pub flags: FlagOverrides,
 }
 
 /// `[server]`: the HTTP listener.
@@ -625,7 +638,23 @@ impl Config {
             }
         }
 
-        Self::from_table(table, &origins)
+        let mut config = Self::from_table(table, &origins)?;
+        config.source = Some(ConfigSource {
+            file: file.map(Path::to_owned),
+            flags: flags.clone(),
+        });
+        Ok(config)
+    }
+
+    /// Where this configuration was loaded from (`None` when it was built in code).
+    pub fn source(&self) -> Option<&ConfigSource> {
+        self.source.as_ref()
+    }
+
+    /// Records where this configuration comes from, for a reload (tests build a config in
+    /// code and point it at a file).
+    pub fn set_source(&mut self, source: ConfigSource) {
+        self.source = Some(source);
     }
 
     /// Parses and validates a TOML document, without environment or flags.

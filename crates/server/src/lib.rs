@@ -26,4 +26,4 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use error::{ApiError, ProblemCode};
 pub use server::{Server, shutdown_signal};
-pub use state::{AppState, StartupError};
+pub use state::{AppState, ReloadError, StartupError};

@@ -94,6 +94,8 @@ impl Server {
             .state
             .keys()
             .spawn_reloader(Arc::clone(self.state.clock()));
+        // Installed before the first connection is accepted: from then on SIGHUP reloads.
+        let on_hangup = spawn_reload_on_hangup(self.state.clone());
         tracing::info!(
             addr = %self.addr,
             issuer = %self.state.public_url(),
@@ -124,9 +126,55 @@ impl Server {
             }
         };
         reloader.abort();
+        if let Some(task) = on_hangup {
+            task.abort();
+        }
         self.state.store().close().await;
         result
     }
+}
+
+/// Reloads the gateway configuration on every SIGHUP ([`AppState::reload_gateway`]). A refused
+/// configuration is logged and the running one kept; the process never stops over it.
+/// Returns `None` when the handler cannot be installed (logged) or off Unix.
+fn spawn_reload_on_hangup(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(hangups) => hangups,
+            Err(error) => {
+                tracing::warn!(%error, "cannot install the SIGHUP handler; reload needs a restart");
+                return None;
+            }
+        };
+        Some(tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading the gateway configuration");
+                if let Err(error) = state.reload_gateway(std::env::vars()) {
+                    let error = error_chain(&error);
+                    tracing::error!(%error, "configuration reload refused; the running configuration stays");
+                }
+            }
+        }))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = state;
+        None
+    }
+}
+
+/// An error and its sources on one line, for the log.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -59,6 +59,21 @@ pub enum StartupError {
     },
 }
 
+/// Why a configuration reload (SIGHUP) was refused; the running gateway is unchanged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReloadError {
+    /// The configuration was built in code, not loaded from a file: nothing to re-read.
+    #[error("the configuration was not loaded with Config::load; nothing to reload")]
+    NoSource,
+    /// The file (or environment) no longer gives a valid configuration.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The gateway refused the new sections.
+    #[error("the new gateway configuration was refused")]
+    Gateway(#[from] gatehouse_gateway::Error),
+}
+
 /// The shared application state. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -108,7 +123,7 @@ impl AppState {
         )?);
         // Start-up never waits for (or fails on) an identity provider.
         let prefetch = Arc::clone(&gateway);
-        tokio::spawn(async move { prefetch.gateway().prefetch_keys().await });
+        tokio::spawn(async move { prefetch.current().gateway().prefetch_keys().await });
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -156,6 +171,28 @@ impl AppState {
     /// The gateway (routes, authenticators, proxy).
     pub fn gateway(&self) -> &GatewayService {
         &self.inner.gateway
+    }
+
+    /// Re-reads the configuration from where it was loaded (file, `env`, the original flags),
+    /// validates all of it, and on success replaces the gateway: `[[routes]]`, `[[issuers]]`,
+    /// `[identity_headers]`, `[proxy]` and `[cors]`. Requests in flight finish on the old
+    /// gateway. On error nothing changes. Other sections need a restart. SIGHUP calls this
+    /// (see [`crate::Server::run`]). Must run inside the Tokio runtime (keys are fetched in a task).
+    pub fn reload_gateway(
+        &self,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(), ReloadError> {
+        let source = self.inner.config.source().ok_or(ReloadError::NoSource)?;
+        let config = Config::load(source.file.as_deref(), env, &source.flags)?;
+        let live = self.inner.gateway.replace(&config)?;
+        tracing::info!(
+            routes = live.gateway().routes().len(),
+            issuers = live.gateway().key_caches().len(),
+            "gateway configuration reloaded"
+        );
+        // As at start-up: the new issuers' keys arrive in the background.
+        tokio::spawn(async move { live.gateway().prefetch_keys().await });
+        Ok(())
     }
 
     /// Accounts, passwords, sessions and token issuance.

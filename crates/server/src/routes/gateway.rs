@@ -5,7 +5,7 @@
 //! 502/503/504 problem+json.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use axum::Router;
 use axum::body::Body;
@@ -18,12 +18,14 @@ use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use gatehouse_auth::{AccessClaims, Auth, AuthError};
 use gatehouse_gateway::jwks::KeyCacheSettings;
+use gatehouse_gateway::metrics::Metrics;
 use gatehouse_gateway::proxy::{Forwarded, Proxy};
 use gatehouse_gateway::route::{RequestPath, Route};
 use gatehouse_gateway::upstream_token::UpstreamSigner;
 use gatehouse_gateway::{Decision, Denial, Gateway, IssuerName, LocalToken, LocalTokens, Subject};
 use gatehouse_token::{SigningKey, UnixTime};
 use time::OffsetDateTime;
+use tower::{Layer as _, ServiceExt as _};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::Config;
@@ -39,17 +41,51 @@ pub const UPSTREAM_TIMEOUT: ProblemCode = ProblemCode::new("upstream_timeout");
 /// Forward-auth: no configured route covers the original request (deny by default).
 pub const NO_ROUTE: ProblemCode = ProblemCode::new("no_route");
 
-/// The gateway and its upstream client, held in the [`AppState`].
+/// The gateway held in the [`AppState`]: the live gateway of the current configuration, which
+/// [`GatewayService::replace`] swaps on a reload. A request takes the live gateway once
+/// ([`GatewayService::current`]) and keeps it to the end, so requests in flight (a long
+/// server-sent-event stream, a WebSocket) finish on the configuration they started with.
 pub struct GatewayService {
+    live: RwLock<Arc<LiveGateway>>,
+    local: Arc<ServerTokens>,
+    http: reqwest::Client,
+    /// Shared by every live gateway, so counters survive reloads.
+    metrics: Arc<Metrics>,
+}
+
+/// One configuration's gateway: route table, authenticators, upstream client and CORS.
+pub struct LiveGateway {
     gateway: Gateway,
     proxy: Proxy<Body>,
+    cors: Option<CorsLayer>,
 }
 
 impl std::fmt::Debug for GatewayService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GatewayService")
-            .field("gateway", &self.gateway)
+            .field("gateway", &self.current().gateway)
             .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for LiveGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveGateway")
+            .field("gateway", &self.gateway)
+            .field("cors", &self.cors.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LiveGateway {
+    /// The gateway pipeline.
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    /// The CORS layer for `[cors]`, `None` when no origin is configured.
+    pub fn cors(&self) -> Option<&CorsLayer> {
+        self.cors.as_ref()
     }
 }
 
@@ -75,24 +111,62 @@ impl GatewayService {
                 issuer: "*".into(),
                 problem: format!("building the HTTP client failed: {e}"),
             })?;
-        let gateway_config = config.gateway();
-        let gateway = Gateway::new(
-            &gateway_config,
-            Some(Arc::clone(&local) as Arc<dyn LocalTokens>),
-            http,
-            KeyCacheSettings::default(),
-        )?
-        .with_upstream_signer(local);
+        let metrics = Arc::new(Metrics::default());
+        let live = Arc::new(live_gateway(config, &local, &http, &metrics)?);
         Ok(Self {
-            gateway,
-            proxy: Proxy::new(&gateway_config.proxy),
+            live: RwLock::new(live),
+            local,
+            http,
+            metrics,
         })
     }
 
-    /// The gateway pipeline.
-    pub fn gateway(&self) -> &Gateway {
-        &self.gateway
+    /// The live gateway. Hold the returned `Arc` for the whole request.
+    pub fn current(&self) -> Arc<LiveGateway> {
+        // A poisoned lock still holds a complete `Arc` (the write is a single assignment).
+        Arc::clone(&self.live.read().unwrap_or_else(PoisonError::into_inner))
     }
+
+    /// The counters of every gateway this service has run (they survive reloads).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Builds a gateway for `config`'s `[[routes]]`, `[[issuers]]`, `[identity_headers]`,
+    /// `[proxy]` and `[cors]` and makes it the live one; on error the live gateway stays.
+    /// Returns the new gateway (its external keys are not fetched yet).
+    pub fn replace(&self, config: &Config) -> Result<Arc<LiveGateway>, gatehouse_gateway::Error> {
+        let live = Arc::new(live_gateway(
+            config,
+            &self.local,
+            &self.http,
+            &self.metrics,
+        )?);
+        *self.live.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&live);
+        Ok(live)
+    }
+}
+
+fn live_gateway(
+    config: &Config,
+    local: &Arc<ServerTokens>,
+    http: &reqwest::Client,
+    metrics: &Arc<Metrics>,
+) -> Result<LiveGateway, gatehouse_gateway::Error> {
+    let gateway_config = config.gateway();
+    let gateway = Gateway::new(
+        &gateway_config,
+        Some(Arc::clone(local) as Arc<dyn LocalTokens>),
+        http.clone(),
+        KeyCacheSettings::default(),
+    )?
+    .with_upstream_signer(Arc::clone(local) as Arc<dyn UpstreamSigner>)
+    .with_metrics(Arc::clone(metrics));
+    Ok(LiveGateway {
+        gateway,
+        proxy: Proxy::new(&gateway_config.proxy),
+        cors: cors_layer(&config.cors),
+    })
 }
 
 /// Gatehouse's own access tokens, for the gateway: the key ring verifies, the auth service
@@ -195,7 +269,7 @@ pub async fn after_own_writes(
     );
     let response = next.run(request).await;
     if may_write {
-        state.gateway().gateway().revocations_changed();
+        state.gateway().current().gateway.revocations_changed();
     }
     response
 }
@@ -204,6 +278,19 @@ pub async fn after_own_writes(
 /// server's fallback.
 pub fn routes() -> Router<AppState> {
     Router::new().route("/auth/verify", get(verify).head(verify))
+}
+
+/// Middleware answering CORS (preflights and response headers) with the live gateway's
+/// `[cors]`, so a reload applies to it too. Outermost, so a preflight never needs a token.
+pub async fn cors(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let live = state.gateway().current();
+    match live.cors() {
+        Some(layer) => match layer.layer(next).oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        },
+        None => next.run(request).await,
+    }
 }
 
 /// The CORS layer for `[cors]`, or `None` when no origin is configured.
@@ -249,7 +336,7 @@ fn now(state: &AppState) -> UnixTime {
 
 /// The fallback: requests no server route matched go through the gateway.
 pub async fn proxy(State(state): State<AppState>, request: Request) -> Response {
-    let service = state.gateway();
+    let service = state.gateway().current();
     let decision = service
         .gateway
         .decide(
@@ -384,7 +471,7 @@ async fn verify(State(state): State<AppState>, headers: HeaderMap) -> Response {
         )
         .into_response();
     };
-    let service = state.gateway();
+    let service = state.gateway().current();
     let decision = service
         .gateway
         .decide(&method, &path, &headers, now(&state))

@@ -54,7 +54,6 @@ pub fn app(state: AppState) -> Router {
 pub fn with_layers(router: Router<AppState>, state: AppState) -> Router {
     let body_limit = state.config().server.body_limit_bytes;
     let timeout = state.config().server.request_timeout.get();
-    let cors = gateway::cors_layer(&state.config().cors);
     let router = router
         // Paths the server does not serve go through the gateway (deny by default: 404).
         .fallback(gateway::proxy)
@@ -75,12 +74,11 @@ pub fn with_layers(router: Router<AppState>, state: AppState) -> Router {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
-    // Outermost, so a CORS preflight is answered before anything asks for a token.
-    let router = match cors {
-        Some(cors) => router.layer(cors),
-        None => router,
-    };
-    router.with_state(state)
+    // Outermost, so a CORS preflight is answered before anything asks for a token. The layer
+    // comes from the live gateway, so a configuration reload changes it too.
+    router
+        .layer(middleware::from_fn_with_state(state.clone(), gateway::cors))
+        .with_state(state)
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -21,6 +21,7 @@ mod gateway_forward_auth;
 mod gateway_issuers;
 mod gateway_nginx;
 mod gateway_policies;
+mod gateway_reload;
 mod gateway_revocation;
 mod gateway_streaming;
 mod gateway_support;
