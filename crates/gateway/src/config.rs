@@ -63,6 +63,10 @@ pub struct RouteConfig {
     /// Audience of the upstream token; defaults to the upstream origin.
     #[serde(default)]
     pub audience: Option<String>,
+    /// Also accept Gatehouse's browser session cookie as the credential (a request without
+    /// `Authorization`); state-changing methods then need the session's CSRF token.
+    #[serde(default)]
+    pub accept_session_cookie: bool,
 }
 
 /// The `allow = { … }` table of a route. Every non-empty list is a requirement.

@@ -206,6 +206,9 @@ pub struct Route {
     pub forward_authorization: bool,
     /// Audience of the internal token minted for the upstream, when enabled.
     pub upstream_token_audience: Option<String>,
+    /// Whether Gatehouse's browser session cookie is accepted instead of a Bearer token (the
+    /// server resolves the cookie; this crate knows no cookies).
+    pub accept_session_cookie: bool,
 }
 
 impl Route {
@@ -295,6 +298,11 @@ impl Route {
             .map(Upstream::parse)
             .transpose()
             .map_err(|p| invalid(format!("`upstream` {p}")))?;
+        if config.public && config.accept_session_cookie {
+            return Err(invalid(
+                "a public route needs no credential; remove `accept_session_cookie`".into(),
+            ));
+        }
         if config.public && config.upstream_token {
             return Err(invalid(
                 "a public route has no identity to mint a token for; remove `upstream_token`"
@@ -324,6 +332,7 @@ impl Route {
             strip_prefix: config.strip_prefix,
             forward_authorization: config.forward_authorization,
             upstream_token_audience,
+            accept_session_cookie: config.accept_session_cookie,
         })
     }
 }
@@ -427,6 +436,29 @@ mod tests {
         assert!(t.find(&Method::GET, &path("/api/reports/2024")).is_some());
         assert!(t.find(&Method::GET, &path("/api/reportsX")).is_none());
         assert!(t.find(&Method::GET, &path("/api")).is_none());
+    }
+
+    #[test]
+    fn the_session_cookie_is_accepted_only_where_a_protected_route_says_so() {
+        let mut cookie = route("/app");
+        cookie.accept_session_cookie = true;
+        let t = table(&[cookie.clone(), route("/api")]);
+        assert!(
+            t.find(&Method::GET, &path("/app/x"))
+                .unwrap()
+                .accept_session_cookie
+        );
+        assert!(
+            !t.find(&Method::GET, &path("/api/x"))
+                .unwrap()
+                .accept_session_cookie
+        );
+        cookie.public = true;
+        let refused = RouteTable::from_config(&[cookie], &known());
+        assert!(
+            matches!(refused, Err(Error::InvalidRoute { .. })),
+            "{refused:?}"
+        );
     }
 
     #[test]

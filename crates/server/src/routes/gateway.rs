@@ -9,13 +9,16 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts as _, Request, State};
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum_extra::extract::cookie::PrivateCookieJar;
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
+use gatehouse_auth::ClientContext;
 use gatehouse_auth::{AccessClaims, Auth, AuthError};
 use gatehouse_gateway::jwks::KeyCacheSettings;
 use gatehouse_gateway::metrics::Metrics;
@@ -31,8 +34,11 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::config::Config;
 use crate::config::gateway::CorsConfig;
 use crate::error::{ApiError, ProblemCode};
+use crate::extract::ClientInfo;
 use crate::keys::KeyRing;
 use crate::state::AppState;
+use crate::web::session::SessionProblem;
+use crate::web::{CSRF_COOKIE, SESSION_COOKIE};
 
 /// The upstream is unreachable (502).
 pub const UPSTREAM_UNAVAILABLE: ProblemCode = ProblemCode::new("upstream_unavailable");
@@ -40,6 +46,13 @@ pub const UPSTREAM_UNAVAILABLE: ProblemCode = ProblemCode::new("upstream_unavail
 pub const UPSTREAM_TIMEOUT: ProblemCode = ProblemCode::new("upstream_timeout");
 /// Forward-auth: no configured route covers the original request (deny by default).
 pub const NO_ROUTE: ProblemCode = ProblemCode::new("no_route");
+/// A state-changing request authenticated by the session cookie lacked the session's CSRF
+/// token (`X-CSRF-Token`).
+pub const CSRF_FAILED: ProblemCode = ProblemCode::new("csrf_failed");
+
+/// The header carrying the CSRF token on cookie-authenticated, state-changing requests (the
+/// same one the web UI's "Fetch data" sends).
+const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The gateway held in the [`AppState`]: the live gateway of the current configuration, which
 /// [`GatewayService::replace`] swaps on a reload. A request takes the live gateway once
@@ -334,9 +347,117 @@ fn now(state: &AppState) -> UnixTime {
     UnixTime::from_secs(state.now().unix_timestamp())
 }
 
+/// On a route with `accept_session_cookie` and a request without `Authorization`: resolves
+/// Gatehouse's browser session cookie through the web UI's sessions (refreshing its access
+/// token when due) and puts that access token into `headers` as a Bearer token, so the
+/// pipeline authenticates it like any other. Returns whether it did. A missing or ended
+/// session leaves `headers` alone (the route then answers 401, never a redirect); a
+/// state-changing method needs the session's CSRF token in `X-CSRF-Token` (403 otherwise),
+/// because a browser sends the cookie on cross-site requests too.
+async fn session_credential(
+    state: &AppState,
+    live: &LiveGateway,
+    method: &Method,
+    path: &str,
+    headers: &mut HeaderMap,
+    client: &ClientContext,
+) -> Result<bool, ApiError> {
+    if headers.contains_key(AUTHORIZATION) {
+        return Ok(false);
+    }
+    let accepts = RequestPath::parse(path).ok().is_some_and(|path| {
+        live.gateway
+            .routes()
+            .find(method, &path)
+            .is_some_and(|route| route.accept_session_cookie)
+    });
+    if !accepts {
+        return Ok(false);
+    }
+    let web = state.web();
+    let jar = PrivateCookieJar::from_headers(headers, web.keys().cookie().clone());
+    let Some(session) = jar.get(SESSION_COOKIE) else {
+        return Ok(false);
+    };
+    if !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        let nonce = jar.get(CSRF_COOKIE);
+        let presented = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+        let valid = nonce.zip(presented).is_some_and(|(nonce, presented)| {
+            web.keys()
+                .csrf_matches(presented, nonce.value(), session.value())
+        });
+        if !valid {
+            return Err(ApiError::forbidden_with(
+                CSRF_FAILED,
+                "a request authenticated by the session cookie that changes state needs the X-CSRF-Token header",
+            ));
+        }
+    }
+    match web
+        .sessions()
+        .current(state, web.keys(), session.value(), client)
+        .await
+    {
+        Ok(signed_in) => {
+            let bearer = HeaderValue::from_str(&format!("Bearer {}", signed_in.token))
+                .map_err(ApiError::internal)?;
+            headers.insert(AUTHORIZATION, bearer);
+            Ok(true)
+        }
+        Err(SessionProblem::SignedOut) => Ok(false),
+        Err(SessionProblem::Failed(error)) => Err(error),
+    }
+}
+
+/// Removes Gatehouse's own browser cookies from the `Cookie` headers sent upstream: the
+/// session cookie is a credential no upstream needs.
+fn drop_gatehouse_cookies(headers: &mut HeaderMap) {
+    if !headers.contains_key(COOKIE) {
+        return;
+    }
+    let kept: Vec<String> = headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .map(str::trim)
+        .filter(|pair| {
+            let name = pair.split('=').next().unwrap_or_default();
+            !pair.is_empty() && name != SESSION_COOKIE && name != CSRF_COOKIE
+        })
+        .map(str::to_owned)
+        .collect();
+    headers.remove(COOKIE);
+    if !kept.is_empty()
+        && let Ok(value) = HeaderValue::from_str(&kept.join("; "))
+    {
+        headers.insert(COOKIE, value);
+    }
+}
+
 /// The fallback: requests no server route matched go through the gateway.
 pub async fn proxy(State(state): State<AppState>, request: Request) -> Response {
     let service = state.gateway().current();
+    let (mut parts, body) = request.into_parts();
+    // Bearer requests (the hot path) skip the cookie lookup entirely.
+    let via_cookie = if parts.headers.contains_key(AUTHORIZATION) {
+        false
+    } else {
+        let Ok(ClientInfo(client)) = ClientInfo::from_request_parts(&mut parts, &state).await;
+        let credential = session_credential(
+            &state,
+            &service,
+            &parts.method,
+            parts.uri.path(),
+            &mut parts.headers,
+            &client,
+        );
+        match credential.await {
+            Ok(via_cookie) => via_cookie,
+            Err(error) => return error.into_response(),
+        }
+    };
+    let request = Request::from_parts(parts, body);
     let decision = service
         .gateway
         .decide(
@@ -372,6 +493,11 @@ pub async fn proxy(State(state): State<AppState>, request: Request) -> Response 
         },
     };
     let (mut parts, body) = request.into_parts();
+    if via_cookie {
+        // The session's access token is the server's, not the client's: never forwarded.
+        parts.headers.remove(AUTHORIZATION);
+    }
+    drop_gatehouse_cookies(&mut parts.headers);
     let prepared = service
         .gateway
         .prepare_upstream(route, subject.as_deref(), &mut parts.headers, now(&state))
@@ -463,7 +589,11 @@ fn original_request(headers: &HeaderMap) -> Option<(Method, String)> {
 /// `X-Forwarded-Method`/`X-Forwarded-Uri` (or `X-Original-Method`/`X-Original-URI`) and answers
 /// 200 with the identity headers, 401 or 403. No matching route is 403 here (deny by default):
 /// nginx's `auth_request` treats any other status as a server error.
-async fn verify(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn verify(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    mut headers: HeaderMap,
+) -> Response {
     let Some((method, path)) = original_request(&headers) else {
         return ApiError::bad_request(
             ProblemCode::INVALID_REQUEST,
@@ -472,6 +602,11 @@ async fn verify(State(state): State<AppState>, headers: HeaderMap) -> Response {
         .into_response();
     };
     let service = state.gateway().current();
+    if let Err(error) =
+        session_credential(&state, &service, &method, &path, &mut headers, &client).await
+    {
+        return error.into_response();
+    }
     let decision = service
         .gateway
         .decide(&method, &path, &headers, now(&state))

@@ -22,6 +22,7 @@ mod gateway_issuers;
 mod gateway_nginx;
 mod gateway_policies;
 mod gateway_reload;
+mod gateway_session;
 mod gateway_revocation;
 mod gateway_streaming;
 mod gateway_support;
