@@ -58,6 +58,8 @@ pub struct Config {
     pub proxy: gateway::ProxyConfig,
     /// Cross-origin access for browser clients.
     pub cors: gateway::CorsConfig,
+    /// The Prometheus endpoint `GET /metrics`.
+    pub metrics: gateway::MetricsConfig,
     /// The browser UI and single sign-on (`[web]`), see [`web`].
     pub web: web::WebConfig,
     /// Where [`Config::load`] read this from, so SIGHUP can read it again (`None`: built in

@@ -45,6 +45,24 @@ impl Default for CorsConfig {
     }
 }
 
+/// `[metrics]`: `GET /metrics` in the Prometheus text format.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct MetricsConfig {
+    /// Serve `/metrics`. Default: only when `server.listen` is a loopback address, because
+    /// the endpoint has no authentication (scrape through a local agent, or set `true` on a
+    /// listener only the scraper can reach).
+    pub enabled: Option<bool>,
+}
+
+impl MetricsConfig {
+    /// Whether `/metrics` is served on a server listening on `listen`.
+    pub fn is_enabled(&self, listen: std::net::SocketAddr) -> bool {
+        self.enabled.unwrap_or_else(|| listen.ip().is_loopback())
+    }
+}
+
 impl Config {
     /// The gateway's view of the configuration.
     pub fn gateway(&self) -> GatewayConfig {
@@ -104,4 +122,22 @@ pub(super) fn validate(config: &Config) -> Result<(), (&'static str, String)> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_are_on_by_default_only_on_a_loopback_listener() {
+        let default = MetricsConfig::default();
+        assert!(default.is_enabled("127.0.0.1:8080".parse().unwrap()));
+        assert!(default.is_enabled("[::1]:8080".parse().unwrap()));
+        assert!(!default.is_enabled("0.0.0.0:8080".parse().unwrap()));
+        assert!(!default.is_enabled("10.1.2.3:8080".parse().unwrap()));
+        let on = Config::from_toml_str("[metrics]\nenabled = true\n").unwrap();
+        assert!(on.metrics.is_enabled("0.0.0.0:8080".parse().unwrap()));
+        let off = Config::from_toml_str("[metrics]\nenabled = false\n").unwrap();
+        assert!(!off.metrics.is_enabled("127.0.0.1:8080".parse().unwrap()));
+    }
 }

@@ -290,7 +290,30 @@ pub async fn after_own_writes(
 /// `GET /auth/verify` (forward-auth). Other gateway traffic arrives through [`proxy`], the
 /// server's fallback.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/auth/verify", get(verify).head(verify))
+    Router::new()
+        .route("/auth/verify", get(verify).head(verify))
+        .route("/metrics", get(metrics))
+}
+
+/// `GET /metrics`: the gateway's counters (decisions by outcome, token verifications, cache
+/// hits) in the Prometheus text format; they survive configuration reloads. When `[metrics]`
+/// is off the path is not special: it goes through the gateway like any other.
+async fn metrics(State(state): State<AppState>, request: Request) -> Response {
+    if !state
+        .config()
+        .metrics
+        .is_enabled(state.config().server.listen)
+    {
+        return proxy(State(state), request).await;
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        state.gateway().metrics().prometheus_text(),
+    )
+        .into_response()
 }
 
 /// Middleware answering CORS (preflights and response headers) with the live gateway's

@@ -19,6 +19,7 @@ mod auth_signup;
 mod errors;
 mod gateway_forward_auth;
 mod gateway_issuers;
+mod gateway_metrics;
 mod gateway_nginx;
 mod gateway_policies;
 mod gateway_reload;
