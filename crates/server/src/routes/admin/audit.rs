@@ -1,16 +1,15 @@
 //! `/admin/audit`: the audit log, newest first, filtered by action, actor and time.
 
 use axum::Router;
-use axum::extract::State;
 use axum::routing::get;
 use gatehouse_store::{AuditEvent, AuditQuery, PageRequest};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{manager, rfc3339};
+use super::{Admin, rfc3339};
 use crate::error::{ApiError, ProblemCode};
-use crate::extract::{AdminUser, ApiJson, ApiQuery, ClientInfo};
+use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -79,9 +78,7 @@ fn timestamp(name: &str, value: Option<String>) -> Result<Option<OffsetDateTime>
 }
 
 async fn query(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiQuery(filters): ApiQuery<Filters>,
 ) -> Result<ApiJson<Events>, ApiError> {
     let query = AuditQuery {
@@ -94,7 +91,7 @@ async fn query(
             .unwrap_or(100)
             .clamp(1, PageRequest::MAX_LIMIT),
     };
-    let events = manager(&state, &admin, client).audit_log(&query).await?;
+    let events = manager.audit_log(&query).await?;
     Ok(ApiJson(Events {
         items: events.into_iter().map(EventView::from).collect(),
     }))

@@ -2,15 +2,14 @@
 //! creation response only; the store keeps its hash.
 
 use axum::Router;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use gatehouse_store::Client;
 use serde::{Deserialize, Serialize};
 
-use super::{manager, rfc3339};
+use super::{Admin, rfc3339};
 use crate::error::ApiError;
-use crate::extract::{AdminUser, ApiJson, ApiPath, ClientInfo};
+use crate::extract::{ApiJson, ApiPath};
 use crate::manage::reveal;
 use crate::state::AppState;
 
@@ -46,12 +45,8 @@ impl From<&Client> for ClientView {
     }
 }
 
-async fn list(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
-) -> Result<ApiJson<Vec<ClientView>>, ApiError> {
-    let clients = manager(&state, &admin, client).list_clients().await?;
+async fn list(Admin(manager): Admin) -> Result<ApiJson<Vec<ClientView>>, ApiError> {
+    let clients = manager.list_clients().await?;
     Ok(ApiJson(clients.iter().map(ClientView::from).collect()))
 }
 
@@ -76,9 +71,7 @@ struct Created {
 }
 
 async fn create(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiJson(body): ApiJson<CreateClient>,
 ) -> Result<
     (
@@ -88,7 +81,7 @@ async fn create(
     ),
     ApiError,
 > {
-    let created = manager(&state, &admin, client)
+    let created = manager
         .create_client(
             &body.client_id,
             body.name.as_deref(),
@@ -109,37 +102,25 @@ async fn create(
 }
 
 async fn disable(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath(client_id): ApiPath<String>,
 ) -> Result<ApiJson<ClientView>, ApiError> {
-    let updated = manager(&state, &admin, client)
-        .set_client_disabled(&client_id, true)
-        .await?;
+    let updated = manager.set_client_disabled(&client_id, true).await?;
     Ok(ApiJson(ClientView::from(&updated)))
 }
 
 async fn enable(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath(client_id): ApiPath<String>,
 ) -> Result<ApiJson<ClientView>, ApiError> {
-    let updated = manager(&state, &admin, client)
-        .set_client_disabled(&client_id, false)
-        .await?;
+    let updated = manager.set_client_disabled(&client_id, false).await?;
     Ok(ApiJson(ClientView::from(&updated)))
 }
 
 async fn remove(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath(client_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    manager(&state, &admin, client)
-        .delete_client(&client_id)
-        .await?;
+    manager.delete_client(&client_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

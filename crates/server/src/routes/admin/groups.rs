@@ -2,15 +2,14 @@
 //! a username.
 
 use axum::Router;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use gatehouse_store::Group;
 use serde::{Deserialize, Serialize};
 
-use super::manager;
+use super::Admin;
 use crate::error::ApiError;
-use crate::extract::{AdminUser, ApiJson, ApiPath, ClientInfo};
+use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -60,12 +59,8 @@ impl From<Group> for GroupView {
     }
 }
 
-async fn list(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
-) -> Result<ApiJson<Vec<GroupView>>, ApiError> {
-    let groups = manager(&state, &admin, client).list_groups().await?;
+async fn list(Admin(manager): Admin) -> Result<ApiJson<Vec<GroupView>>, ApiError> {
+    let groups = manager.list_groups().await?;
     Ok(ApiJson(groups.into_iter().map(GroupView::from).collect()))
 }
 
@@ -78,90 +73,60 @@ struct CreateGroup {
 }
 
 async fn create(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiJson(body): ApiJson<CreateGroup>,
 ) -> Result<(StatusCode, ApiJson<GroupView>), ApiError> {
-    let group = manager(&state, &admin, client)
-        .create_group(&body.name, &body.description)
-        .await?;
+    let group = manager.create_group(&body.name, &body.description).await?;
     Ok((StatusCode::CREATED, ApiJson(group.into())))
 }
 
 async fn show(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath(group): ApiPath<String>,
 ) -> Result<ApiJson<GroupView>, ApiError> {
-    Ok(ApiJson(
-        manager(&state, &admin, client).group(&group).await?.into(),
-    ))
+    Ok(ApiJson(manager.group(&group).await?.into()))
 }
 
 async fn delete(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath(group): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    manager(&state, &admin, client).delete_group(&group).await?;
+    manager.delete_group(&group).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn add_member(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath((group, user)): ApiPath<(String, String)>,
 ) -> Result<ApiJson<GroupView>, ApiError> {
     Ok(ApiJson(
-        manager(&state, &admin, client)
-            .add_group_member(&group, &user)
-            .await?
-            .into(),
+        manager.add_group_member(&group, &user).await?.into(),
     ))
 }
 
 async fn remove_member(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath((group, user)): ApiPath<(String, String)>,
 ) -> Result<ApiJson<GroupView>, ApiError> {
     Ok(ApiJson(
-        manager(&state, &admin, client)
-            .remove_group_member(&group, &user)
-            .await?
-            .into(),
+        manager.remove_group_member(&group, &user).await?.into(),
     ))
 }
 
 async fn grant_role(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath((group, role)): ApiPath<(String, String)>,
 ) -> Result<ApiJson<GroupView>, ApiError> {
     Ok(ApiJson(
-        manager(&state, &admin, client)
-            .grant_group_role(&group, &role)
-            .await?
-            .into(),
+        manager.grant_group_role(&group, &role).await?.into(),
     ))
 }
 
 async fn revoke_role(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath((group, role)): ApiPath<(String, String)>,
 ) -> Result<ApiJson<GroupView>, ApiError> {
     Ok(ApiJson(
-        manager(&state, &admin, client)
-            .revoke_group_role(&group, &role)
-            .await?
-            .into(),
+        manager.revoke_group_role(&group, &role).await?.into(),
     ))
 }

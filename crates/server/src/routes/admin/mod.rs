@@ -1,9 +1,11 @@
 //! `/admin/…`: user, role, group, session, client, audit and key management, one file per
-//! resource. Every handler takes an [`AdminUser`](crate::extract::AdminUser) (permission
-//! `gatehouse:admin`) and calls a [`Manager`](crate::manage::Manager), which validates and
-//! audits; this module only translates between HTTP and that API.
+//! resource. Every handler takes the `Admin` extractor (permission `gatehouse:admin`), which
+//! hands it a [`Manager`] that validates and audits; this module only translates between HTTP
+//! and that API.
 
 use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -66,9 +68,18 @@ impl From<ManageError> for ApiError {
     }
 }
 
-/// A manager acting for the administrator of this request.
-fn manager(state: &AppState, admin: &AdminUser, client: ClientInfo) -> Manager {
-    Manager::new(state, admin.user.actor(), client.0)
+/// The [`Manager`] of an admin request: the caller's token must carry `gatehouse:admin`
+/// (401/403 otherwise), and the caller and its address go into every audit event it writes.
+struct Admin(Manager);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let admin = AdminUser::from_request_parts(parts, state).await?;
+        let Ok(ClientInfo(client)) = ClientInfo::from_request_parts(parts, state).await;
+        Ok(Self(Manager::new(state, admin.user.actor(), client)))
+    }
 }
 
 /// `?offset=&limit=` of a listing.

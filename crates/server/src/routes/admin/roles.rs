@@ -1,15 +1,14 @@
 //! `/admin/roles`: roles and their permissions.
 
 use axum::Router;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use gatehouse_store::Role;
 use serde::{Deserialize, Serialize};
 
-use super::manager;
+use super::Admin;
 use crate::error::ApiError;
-use crate::extract::{AdminUser, ApiJson, ApiPath, ClientInfo};
+use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -40,12 +39,8 @@ impl From<Role> for RoleView {
     }
 }
 
-async fn list(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
-) -> Result<ApiJson<Vec<RoleView>>, ApiError> {
-    let roles = manager(&state, &admin, client).list_roles().await?;
+async fn list(Admin(manager): Admin) -> Result<ApiJson<Vec<RoleView>>, ApiError> {
+    let roles = manager.list_roles().await?;
     Ok(ApiJson(roles.into_iter().map(RoleView::from).collect()))
 }
 
@@ -60,62 +55,44 @@ struct CreateRole {
 }
 
 async fn create(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiJson(body): ApiJson<CreateRole>,
 ) -> Result<(StatusCode, ApiJson<RoleView>), ApiError> {
-    let role = manager(&state, &admin, client)
+    let role = manager
         .create_role(&body.name, &body.description, &body.permissions)
         .await?;
     Ok((StatusCode::CREATED, ApiJson(role.into())))
 }
 
 async fn show(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath(role): ApiPath<String>,
 ) -> Result<ApiJson<RoleView>, ApiError> {
-    Ok(ApiJson(
-        manager(&state, &admin, client).role(&role).await?.into(),
-    ))
+    Ok(ApiJson(manager.role(&role).await?.into()))
 }
 
 async fn delete(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath(role): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    manager(&state, &admin, client).delete_role(&role).await?;
+    manager.delete_role(&role).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn grant(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath((role, permission)): ApiPath<(String, String)>,
 ) -> Result<ApiJson<RoleView>, ApiError> {
     Ok(ApiJson(
-        manager(&state, &admin, client)
-            .grant_permission(&role, &permission)
-            .await?
-            .into(),
+        manager.grant_permission(&role, &permission).await?.into(),
     ))
 }
 
 async fn revoke(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath((role, permission)): ApiPath<(String, String)>,
 ) -> Result<ApiJson<RoleView>, ApiError> {
     Ok(ApiJson(
-        manager(&state, &admin, client)
-            .revoke_permission(&role, &permission)
-            .await?
-            .into(),
+        manager.revoke_permission(&role, &permission).await?.into(),
     ))
 }

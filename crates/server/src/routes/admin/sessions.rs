@@ -1,15 +1,14 @@
 //! `/admin/sessions`: every live session, and revoking one.
 
 use axum::Router;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use gatehouse_store::SessionId;
 
 use super::users::SessionView;
-use super::{PageBody, PageQuery, manager};
+use super::{Admin, PageBody, PageQuery};
 use crate::error::ApiError;
-use crate::extract::{AdminUser, ApiJson, ApiPath, ApiQuery, ClientInfo};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -19,13 +18,11 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 async fn list(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<ApiJson<PageBody<SessionView>>, ApiError> {
     let page = query.page();
-    let sessions = manager(&state, &admin, client).list_sessions(page).await?;
+    let sessions = manager.list_sessions(page).await?;
     Ok(ApiJson(PageBody {
         items: sessions.items.iter().map(SessionView::from).collect(),
         total: sessions.total,
@@ -35,11 +32,9 @@ async fn list(
 }
 
 async fn revoke(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath(id): ApiPath<SessionId>,
 ) -> Result<StatusCode, ApiError> {
-    manager(&state, &admin, client).revoke_session(id).await?;
+    manager.revoke_session(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,16 +2,15 @@
 //! password, grant/revoke roles, list and end sessions. `{user}` is a user id or a username.
 
 use axum::Router;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use gatehouse_store::{Session, User};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use super::{PageBody, PageQuery, manager, rfc3339};
+use super::{Admin, PageBody, PageQuery, rfc3339};
 use crate::error::ApiError;
-use crate::extract::{AdminUser, ApiJson, ApiPath, ApiQuery, ClientInfo};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::manage::UserDetails;
 use crate::state::AppState;
 
@@ -109,9 +108,7 @@ struct ListQuery {
 }
 
 async fn list(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<PageBody<UserView>>, ApiError> {
     let page = PageQuery {
@@ -119,9 +116,7 @@ async fn list(
         limit: query.limit,
     }
     .page();
-    let users = manager(&state, &admin, client)
-        .list_users(query.search, page)
-        .await?;
+    let users = manager.list_users(query.search, page).await?;
     Ok(ApiJson(PageBody {
         items: users.items.iter().map(UserView::from).collect(),
         total: users.total,
@@ -142,59 +137,45 @@ struct CreateUser {
 }
 
 async fn create(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiJson(body): ApiJson<CreateUser>,
 ) -> Result<(StatusCode, ApiJson<UserDetailsView>), ApiError> {
-    let details = manager(&state, &admin, client)
+    let details = manager
         .create_user(&body.username, body.password, body.email, &body.roles)
         .await?;
     Ok((StatusCode::CREATED, ApiJson(details.into())))
 }
 
 async fn show(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath(user): ApiPath<String>,
 ) -> Result<ApiJson<UserDetailsView>, ApiError> {
-    let manager = manager(&state, &admin, client);
+    let manager = manager;
     let found = manager.find_user(&user).await?;
     Ok(ApiJson(manager.user_details(found).await?.into()))
 }
 
 async fn delete(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath(user): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    manager(&state, &admin, client).delete_user(&user).await?;
+    manager.delete_user(&user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn disable(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath(user): ApiPath<String>,
 ) -> Result<ApiJson<UserView>, ApiError> {
-    let user = manager(&state, &admin, client)
-        .set_user_disabled(&user, true)
-        .await?;
+    let user = manager.set_user_disabled(&user, true).await?;
     Ok(ApiJson(UserView::from(&user)))
 }
 
 async fn enable(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath(user): ApiPath<String>,
 ) -> Result<ApiJson<UserView>, ApiError> {
-    let user = manager(&state, &admin, client)
-        .set_user_disabled(&user, false)
-        .await?;
+    let user = manager.set_user_disabled(&user, false).await?;
     Ok(ApiJson(UserView::from(&user)))
 }
 
@@ -205,53 +186,35 @@ struct ResetPassword {
 }
 
 async fn reset_password(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath(user): ApiPath<String>,
     ApiJson(body): ApiJson<ResetPassword>,
 ) -> Result<StatusCode, ApiError> {
-    manager(&state, &admin, client)
-        .reset_password(&user, body.password)
-        .await?;
+    manager.reset_password(&user, body.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn grant_role(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath((user, role)): ApiPath<(String, String)>,
 ) -> Result<ApiJson<UserDetailsView>, ApiError> {
-    Ok(ApiJson(
-        manager(&state, &admin, client)
-            .grant_user_role(&user, &role)
-            .await?
-            .into(),
-    ))
+    Ok(ApiJson(manager.grant_user_role(&user, &role).await?.into()))
 }
 
 async fn revoke_role(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath((user, role)): ApiPath<(String, String)>,
 ) -> Result<ApiJson<UserDetailsView>, ApiError> {
     Ok(ApiJson(
-        manager(&state, &admin, client)
-            .revoke_user_role(&user, &role)
-            .await?
-            .into(),
+        manager.revoke_user_role(&user, &role).await?.into(),
     ))
 }
 
 async fn sessions(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath(user): ApiPath<String>,
 ) -> Result<ApiJson<Vec<SessionView>>, ApiError> {
-    let sessions = manager(&state, &admin, client).user_sessions(&user).await?;
+    let sessions = manager.user_sessions(&user).await?;
     Ok(ApiJson(sessions.iter().map(SessionView::from).collect()))
 }
 
@@ -261,13 +224,9 @@ struct Revoked {
 }
 
 async fn revoke_sessions(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    client: ClientInfo,
+    Admin(manager): Admin,
     ApiPath(user): ApiPath<String>,
 ) -> Result<ApiJson<Revoked>, ApiError> {
-    let revoked = manager(&state, &admin, client)
-        .revoke_user_sessions(&user)
-        .await?;
+    let revoked = manager.revoke_user_sessions(&user).await?;
     Ok(ApiJson(Revoked { revoked }))
 }
