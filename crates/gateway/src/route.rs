@@ -51,7 +51,7 @@ impl PathPrefix {
     }
 
     /// Whether `path` is this prefix or lies below it.
-    pub fn matches(&self, path: &RequestPath) -> bool {
+    pub fn matches(&self, path: &RequestPath<'_>) -> bool {
         let path = path.as_str();
         if self.0 == "/" {
             return true;
@@ -87,33 +87,52 @@ impl fmt::Display for UnsafePath {
 
 /// A request path (no query) that is safe to match: the gateway checks the policy for exactly
 /// the path the upstream receives, so nothing that an upstream could re-interpret gets through.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestPath(String);
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestPath<'a>(&'a str);
 
-impl RequestPath {
-    /// Checks a request path.
-    pub fn parse(path: &str) -> Result<Self, UnsafePath> {
+impl<'a> RequestPath<'a> {
+    /// Checks a request path. Runs on every proxied request, so it scans the bytes once and
+    /// allocates nothing.
+    pub fn parse(path: &'a str) -> Result<Self, UnsafePath> {
         if !path.starts_with('/') {
             return Err(UnsafePath::NotAbsolute);
         }
-        let lower = path.to_ascii_lowercase();
-        if lower.contains("%2f") || lower.contains("%5c") || path.contains('\\') {
-            return Err(UnsafePath::AmbiguousSeparator);
-        }
-        let is_dots = |segment: &str| {
-            let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
-            decoded == "." || decoded == ".."
+        let bytes = path.as_bytes();
+        let encoded = |at: usize, hex: &[u8; 2]| {
+            bytes.get(at + 1..at + 3).is_some_and(|pair| {
+                pair[0] == hex[0] && pair[1].eq_ignore_ascii_case(&hex[1])
+            })
         };
-        if path.split('/').any(is_dots) {
+        for (at, &byte) in bytes.iter().enumerate() {
+            if byte == b'\\' || (byte == b'%' && (encoded(at, b"2f") || encoded(at, b"5c"))) {
+                return Err(UnsafePath::AmbiguousSeparator);
+            }
+        }
+        if path.split('/').any(is_dot_segment) {
             return Err(UnsafePath::DotSegment);
         }
-        Ok(Self(path.to_owned()))
+        Ok(Self(path))
     }
 
     /// The path.
-    pub fn as_str(&self) -> &str {
-        &self.0
+    pub fn as_str(&self) -> &'a str {
+        self.0
     }
+}
+
+/// Whether a path segment is `.` or `..`, each dot plain or percent-encoded (`%2e`, `%2E`).
+fn is_dot_segment(segment: &str) -> bool {
+    let mut rest = segment.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() {
+        rest = match rest {
+            [b'.', tail @ ..] => tail,
+            [b'%', b'2', e, tail @ ..] if e.eq_ignore_ascii_case(&b'e') => tail,
+            _ => return false,
+        };
+        dots += 1;
+    }
+    dots == 1 || dots == 2
 }
 
 /// Where a route forwards to: an `http://` origin and an optional base path.
@@ -219,7 +238,7 @@ impl Route {
     }
 
     /// The path to send upstream for `path`, honouring `strip_prefix`.
-    pub fn upstream_path<'a>(&self, path: &'a RequestPath) -> std::borrow::Cow<'a, str> {
+    pub fn upstream_path<'a>(&self, path: &RequestPath<'a>) -> std::borrow::Cow<'a, str> {
         let path = path.as_str();
         if !self.strip_prefix || self.prefix.as_str() == "/" {
             return path.into();
@@ -377,7 +396,7 @@ impl RouteTable {
     /// prefix, the one listing the method. When the longest prefix exists but not for this
     /// method, the answer is `None` rather than a shorter prefix, so a method-restricted route
     /// can never be bypassed through a broader route.
-    pub fn find(&self, method: &Method, path: &RequestPath) -> Option<&Route> {
+    pub fn find(&self, method: &Method, path: &RequestPath<'_>) -> Option<&Route> {
         let longest = self
             .routes
             .iter()
@@ -425,7 +444,7 @@ mod tests {
         RouteTable::from_config(configs, &known()).unwrap()
     }
 
-    fn path(p: &str) -> RequestPath {
+    fn path(p: &str) -> RequestPath<'_> {
         RequestPath::parse(p).unwrap()
     }
 
@@ -578,6 +597,45 @@ mod tests {
         );
         assert_eq!(RequestPath::parse("x"), Err(UnsafePath::NotAbsolute));
         assert!(RequestPath::parse("/files/a..b/.hidden").is_ok());
+        for dots in ["/a/%2E%2e", "/a/.%2e/b", "/a/%2e.", "/a/%2E", "/.."] {
+            assert_eq!(RequestPath::parse(dots), Err(UnsafePath::DotSegment), "{dots}");
+        }
+        for separator in ["/a%2Fb", "/a%5cb", "/a%5C"] {
+            assert_eq!(
+                RequestPath::parse(separator),
+                Err(UnsafePath::AmbiguousSeparator),
+                "{separator}"
+            );
+        }
+        for fine in ["/a/...", "/a/%2e%2e%2e", "/a/%2", "/a/%", "/a/%2g", "/a/%25"] {
+            assert!(RequestPath::parse(fine).is_ok(), "{fine}");
+        }
+    }
+
+    /// The allocation-free check agrees with the obvious one (lower-case, decode `%2e`,
+    /// compare) on paths built from the characters that matter.
+    #[test]
+    fn the_path_check_agrees_with_a_plain_reference() {
+        fn reference(path: &str) -> Result<(), UnsafePath> {
+            if !path.starts_with('/') {
+                return Err(UnsafePath::NotAbsolute);
+            }
+            let lower = path.to_ascii_lowercase();
+            if lower.contains("%2f") || lower.contains("%5c") || path.contains('\\') {
+                return Err(UnsafePath::AmbiguousSeparator);
+            }
+            let dots = |segment: &str| {
+                let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+                decoded == "." || decoded == ".."
+            };
+            if path.split('/').any(dots) {
+                return Err(UnsafePath::DotSegment);
+            }
+            Ok(())
+        }
+        proptest::proptest!(|(path in "/?[./%25eEfFcC\\\\a]{0,12}")| {
+            proptest::prop_assert_eq!(RequestPath::parse(&path).map(|_| ()), reference(&path));
+        });
     }
 
     #[test]

@@ -345,6 +345,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        // Set here too, not only by the server's layer: the gateway's answers skip the layers.
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
         if let Some(challenge) = self
             .challenge()
             .and_then(|c| HeaderValue::from_str(&c).ok())

@@ -458,12 +458,39 @@ fn drop_gatehouse_cookies(headers: &mut HeaderMap) {
     }
 }
 
-/// The fallback: requests no server route matched go through the gateway.
-pub async fn proxy(State(state): State<AppState>, request: Request) -> Response {
-    let service = state.gateway().current();
+/// The fallback: requests no server route matched go through the gateway. It runs outside the
+/// server's layers (see [`crate::routes::with_layers`]), so it gives the request its id and
+/// answers CORS itself.
+pub async fn proxy(State(state): State<AppState>, mut request: Request) -> Response {
+    let request_id = crate::routes::ensure_request_id(request.headers_mut());
+    let live = state.gateway().current();
+    let mut response = match live.cors().cloned() {
+        None => gateway_request(state, live, request).await,
+        Some(cors) => {
+            let inner = tower::service_fn(move |request| {
+                gateway_request(state.clone(), Arc::clone(&live), request)
+                    .map(Ok::<_, std::convert::Infallible>)
+            });
+            match cors.layer(inner).oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        }
+    };
+    if let Some(id) = request_id {
+        response.headers_mut().insert(crate::routes::REQUEST_ID, id);
+    }
+    response
+}
+
+/// Authenticates, authorizes and forwards one request (the gateway pipeline for the fallback).
+async fn gateway_request(state: AppState, service: Arc<LiveGateway>, request: Request) -> Response {
     let (mut parts, body) = request.into_parts();
-    // Bearer requests (the hot path) skip the cookie lookup entirely.
-    let via_cookie = if parts.headers.contains_key(AUTHORIZATION) {
+    // Only a request with cookies and without `Authorization` can use the session cookie;
+    // others (Bearer requests and public routes, the hot path) skip the lookup entirely.
+    let via_cookie = if parts.headers.contains_key(AUTHORIZATION)
+        || !parts.headers.contains_key(COOKIE)
+    {
         false
     } else {
         let Ok(ClientInfo(client)) = ClientInfo::from_request_parts(&mut parts, &state).await;

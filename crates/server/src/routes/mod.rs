@@ -1,14 +1,18 @@
-//! The router: one module per resource, assembled by [`app`], plus the layers every request
-//! passes through (request id, tracing, body limit, timeout, problem+json fallbacks).
+//! The router: one module per resource, assembled by [`app`], plus the layers every request to
+//! the server's own routes passes through (request id, tracing, body limit, timeout, CORS,
+//! problem+json fallbacks). Gateway traffic (the fallback) skips those layers: see
+//! [`with_layers`].
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -24,6 +28,35 @@ pub mod well_known;
 
 /// Header carrying the request id (generated unless the client sent one).
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A fresh request id: a random (version 4) UUID from the thread's user-space CSPRNG.
+/// tower-http's `MakeRequestUuid` asks the kernel (`getrandom`) for each one, a system call
+/// per request on the gateway's hot path.
+pub fn new_request_id() -> Option<HeaderValue> {
+    let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+    HeaderValue::from_str(id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer())).ok()
+}
+
+/// The request's id: the client's `X-Request-Id` if it sent one, otherwise a new one, which is
+/// added to `headers` so that it travels on (to an upstream, into the log).
+pub fn ensure_request_id(headers: &mut HeaderMap) -> Option<HeaderValue> {
+    if let Some(id) = headers.get(REQUEST_ID) {
+        return Some(id.clone());
+    }
+    let id = new_request_id()?;
+    headers.insert(REQUEST_ID, id.clone());
+    Some(id)
+}
+
+/// [`new_request_id`] for tower-http's request-id layer.
+#[derive(Clone, Copy, Debug, Default)]
+struct RequestIds;
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
+        new_request_id().map(RequestId::new)
+    }
+}
 
 /// The application's routes, without the cross-cutting layers: every resource's router merged.
 /// Route groups owned elsewhere (`/auth`, `/oauth`, the gateway) are merged here as well.
@@ -51,12 +84,16 @@ pub fn app(state: AppState) -> Router {
 
 /// Adds the problem+json fallbacks and the cross-cutting layers to `router` and binds it to
 /// `state`. Used by [`app`], and by callers that merge extra routes (e.g. the gateway).
+///
+/// The gateway fallback ([`gateway::proxy`]) is added after the layers, so they do not wrap
+/// it: proxied requests are the hot path (nginx is the yardstick, see `bench/proxy.sh`), and
+/// each layer costs an allocation or a timer per request that the proxy does not need. It does
+/// what it needs itself: a request id, CORS, its own upstream timeout, and a streamed body
+/// that no body limit applies to anyway.
 pub fn with_layers(router: Router<AppState>, state: AppState) -> Router {
     let body_limit = state.config().server.body_limit_bytes;
     let timeout = state.config().server.request_timeout.get();
-    let router = router
-        // Paths the server does not serve go through the gateway (deny by default: 404).
-        .fallback(gateway::proxy)
+    router
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(timeout, time_limit))
@@ -73,11 +110,12 @@ pub fn with_layers(router: Router<AppState>, state: AppState) -> Router {
                 .unwrap_or_default();
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
         }))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
-    // Outermost, so a CORS preflight is answered before anything asks for a token. The layer
-    // comes from the live gateway, so a configuration reload changes it too.
-    router
+        .layer(SetRequestIdLayer::new(REQUEST_ID, RequestIds))
+        // Outermost, so a CORS preflight is answered before anything asks for a token. The
+        // layer comes from the live gateway, so a configuration reload changes it too.
         .layer(middleware::from_fn_with_state(state.clone(), gateway::cors))
+        // Paths the server does not serve go through the gateway (deny by default: 404).
+        .fallback(gateway::proxy)
         .with_state(state)
 }
 
