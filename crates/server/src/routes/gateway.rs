@@ -26,7 +26,9 @@ use gatehouse_gateway::metrics::Metrics;
 use gatehouse_gateway::proxy::{Forwarded, Proxy};
 use gatehouse_gateway::route::{RequestPath, Route};
 use gatehouse_gateway::upstream_token::UpstreamSigner;
-use gatehouse_gateway::{Decision, Denial, Gateway, IssuerName, LocalToken, LocalTokens, Subject};
+use gatehouse_gateway::{
+    Decision, Denial, Gateway, IssuerName, LocalToken, LocalTokens, RevocationFeed, Subject,
+};
 use gatehouse_token::{SigningKey, UnixTime};
 use time::OffsetDateTime;
 use tower::{Layer as _, ServiceExt as _};
@@ -65,6 +67,9 @@ pub struct GatewayService {
     http: reqwest::Client,
     /// Shared by every live gateway, so counters survive reloads.
     metrics: Arc<Metrics>,
+    /// Shared by every live gateway, so a reload keeps what the revocation follower reported
+    /// and a revocation reaches gateways still serving requests begun before the reload.
+    revocations: Arc<RevocationFeed>,
 }
 
 /// One configuration's gateway: route table, authenticators, upstream client and CORS.
@@ -126,12 +131,16 @@ impl GatewayService {
                 problem: format!("building the HTTP client failed: {e}"),
             })?;
         let metrics = Arc::new(Metrics::default());
-        let live = Arc::new(live_gateway(config, &local, &http, &metrics)?);
+        let revocations = Arc::new(crate::revocations::feed(
+            config.database.revocation_poll.get(),
+        ));
+        let live = Arc::new(live_gateway(config, &local, &http, &metrics, &revocations)?);
         Ok(Self {
             live: RwLock::new(live),
             local,
             http,
             metrics,
+            revocations,
         })
     }
 
@@ -146,6 +155,18 @@ impl GatewayService {
         &self.metrics
     }
 
+    /// What the follower of the revocation log reports to every gateway of this service
+    /// (see [`crate::revocations`]).
+    pub fn revocation_feed(&self) -> &Arc<RevocationFeed> {
+        &self.revocations
+    }
+
+    /// Something was revoked: no gateway of this service (the live one, or one still
+    /// finishing requests after a reload) trusts a revocation check made before now.
+    pub fn revocations_changed(&self) {
+        self.current().gateway.revocations_changed();
+    }
+
     /// Builds a gateway for `config`'s `[[routes]]`, `[[issuers]]`, `[identity_headers]`,
     /// `[proxy]` and `[cors]` and makes it the live one; on error the live gateway stays.
     /// Returns the new gateway (its external keys are not fetched yet).
@@ -155,6 +176,7 @@ impl GatewayService {
             &self.local,
             &self.http,
             &self.metrics,
+            &self.revocations,
         )?);
         *self.live.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&live);
         Ok(live)
@@ -166,6 +188,7 @@ fn live_gateway(
     local: &Arc<ServerTokens>,
     http: &reqwest::Client,
     metrics: &Arc<Metrics>,
+    revocations: &Arc<RevocationFeed>,
 ) -> Result<LiveGateway, gatehouse_gateway::Error> {
     let gateway_config = config.gateway();
     let gateway = Gateway::new(
@@ -175,7 +198,8 @@ fn live_gateway(
         KeyCacheSettings::default(),
     )?
     .with_upstream_signer(Arc::clone(local) as Arc<dyn UpstreamSigner>)
-    .with_metrics(Arc::clone(metrics));
+    .with_metrics(Arc::clone(metrics))
+    .with_revocation_feed(Arc::clone(revocations));
     Ok(LiveGateway {
         gateway,
         proxy: Proxy::new(&gateway_config.proxy),
@@ -184,7 +208,8 @@ fn live_gateway(
 }
 
 /// Gatehouse's own access tokens, for the gateway: the key ring verifies, the auth service
-/// checks revocation (on every request, cached token or not).
+/// checks revocation (on every request, cached token or not, unless the gateway may re-use a
+/// passed check: see [`RevocationFeed`]).
 struct ServerTokens {
     issuer: String,
     keys: Arc<KeyRing>,
@@ -271,7 +296,8 @@ impl LocalTokens for ServerTokens {
 /// Middleware on the server's own routes: after any request that may have changed state
 /// (logout, password change, admin actions, token revocation), the gateway re-asks the store
 /// whether each token is revoked, so a revocation through this instance applies to the very
-/// next request. Other instances see it within [`gatehouse_gateway::gateway::REVOCATION_RECHECK`].
+/// next request, without waiting for the revocation log. Other instances learn it from the
+/// log (see [`crate::revocations`]).
 pub async fn after_own_writes(
     State(state): State<AppState>,
     request: Request,
@@ -283,7 +309,7 @@ pub async fn after_own_writes(
     );
     let response = next.run(request).await;
     if may_write {
-        state.gateway().current().gateway.revocations_changed();
+        state.gateway().revocations_changed();
     }
     response
 }
