@@ -1,7 +1,7 @@
 //! The follower of the revocation log: how this instance learns of revocations made by other
 //! instances sharing the database, and by the operator CLI.
 //!
-//! One task per server ([`spawn_follower`], started by [`crate::Server`]) reads
+//! One task per server (`spawn_follower`, started by [`crate::Server`]) reads
 //! [`gatehouse_store::follow_revocation_log`] — PostgreSQL pushes each revocation as it
 //! commits (`LISTEN`/`NOTIFY`) and the log is also polled every `database.revocation_poll`;
 //! SQLite is polled only — and tells the gateway's [`RevocationFeed`]:
