@@ -277,7 +277,10 @@ async fn an_unknown_user_and_a_wrong_password_fail_alike() {
 async fn a_disabled_account_cannot_log_in_even_with_the_right_password() {
     let f = fixture().await;
     let account = f.signup("alice").await;
-    f.store.set_user_disabled(account.id, true).await.unwrap();
+    f.store
+        .set_user_disabled(account.id, true, T0)
+        .await
+        .unwrap();
     assert!(matches!(
         f.login("alice", PASSWORD, T0).await,
         Err(AuthError::InvalidCredentials)

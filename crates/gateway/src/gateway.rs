@@ -19,6 +19,7 @@ use crate::issuer::TrustedIssuer;
 use crate::jwks::{KeyCache, KeyCacheSettings};
 use crate::metrics::Metrics;
 use crate::policy::{Authorization, Missing};
+use crate::revocation::RevocationFeed;
 use crate::route::{Access, RequestPath, Route, RouteTable, UnsafePath};
 use crate::subject::{IssuerName, Subject};
 use crate::unverified;
@@ -28,10 +29,11 @@ use crate::upstream_token::{UpstreamSigner, UpstreamTokenCache};
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// Verified tokens kept in the cache.
 const TOKEN_CACHE_CAPACITY: u64 = 100_000;
-/// How long a passed revocation check of a Gatehouse token is trusted. Within one instance,
-/// [`Gateway::revocations_changed`] ends it at once; other instances (and the CLI) writing to
-/// the same database are seen within this window.
-pub const REVOCATION_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
+/// The longest a passed revocation check of a Gatehouse token is trusted, and only while the
+/// gateway's [`RevocationFeed`] is up to date: every revocation (through this instance, another
+/// one or the CLI) ends it sooner, through [`Gateway::revocations_changed`]. A safety net for
+/// a change that reached neither, such as a hand edit of the database.
+pub const REVOCATION_RECHECK: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What to do with a request.
 #[derive(Debug, Clone)]
@@ -103,8 +105,9 @@ pub struct Gateway {
     signer: Option<Arc<dyn UpstreamSigner>>,
     upstream_tokens: UpstreamTokenCache,
     /// Tokens (by cache key) whose revocation check passed less than [`REVOCATION_RECHECK`]
-    /// ago.
-    not_revoked: moka::future::Cache<[u8; 32], ()>,
+    /// ago, with the [`RevocationFeed::generation`] the check began at.
+    not_revoked: moka::future::Cache<[u8; 32], u64>,
+    revocations: Arc<RevocationFeed>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -148,7 +151,16 @@ impl Gateway {
                 .max_capacity(TOKEN_CACHE_CAPACITY)
                 .time_to_live(REVOCATION_RECHECK)
                 .build(),
+            revocations: Arc::default(),
         })
+    }
+
+    /// Trusts passed revocation checks as `feed` allows (shared by every gateway of a server,
+    /// so a reload keeps it). Without one, nothing follows the revocation log, the gateway's
+    /// own feed is never up to date, and every request asks [`LocalTokens::check_revocation`].
+    pub fn with_revocation_feed(mut self, feed: Arc<RevocationFeed>) -> Self {
+        self.revocations = feed;
+        self
     }
 
     /// Enables `upstream_token` routes: tokens are signed with `signer`'s current key.
@@ -300,7 +312,8 @@ impl Gateway {
     }
 
     /// Asks the revocation store unless this token passed less than [`REVOCATION_RECHECK`]
-    /// ago (and nothing was revoked through this instance since).
+    /// ago, nothing was revoked anywhere since, and the revocation feed is up to date (so
+    /// "nothing was revoked" is known, not assumed).
     async fn check_revocation(
         &self,
         key: &[u8; 32],
@@ -310,18 +323,24 @@ impl Gateway {
         let Some(local) = &self.local else {
             return Ok(());
         };
-        if self.not_revoked.contains_key(key) {
+        // Read before the store is asked: a revocation committed while it answers moves the
+        // generation, so the answer is not trusted past that.
+        let generation = self.revocations.generation();
+        if self.revocations.is_fresh() && self.not_revoked.get(key).await == Some(generation) {
             return Ok(());
         }
         local.check_revocation(token, now).await?;
-        self.not_revoked.insert(*key, ()).await;
+        self.not_revoked.insert(*key, generation).await;
         Ok(())
     }
 
-    /// Forgets every passed revocation check: the next request of every token asks the store
-    /// again. The server calls this after each request that may have revoked something
-    /// (logout, admin changes), which makes revocation through this instance immediate.
+    /// Forgets every passed revocation check, of this gateway and of every other sharing its
+    /// [`RevocationFeed`]: the next request of every token asks the store again. The server
+    /// calls this after each of its own requests that may have revoked something (logout,
+    /// admin changes), which makes revocation through this instance immediate, and for each
+    /// revocation its follower of the revocation log reads (any instance, the CLI).
     pub fn revocations_changed(&self) {
+        self.revocations.changed();
         self.not_revoked.invalidate_all();
     }
 

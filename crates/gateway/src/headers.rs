@@ -157,6 +157,47 @@ impl IdentityHeaders {
         }
     }
 
+    /// Writes a forward-auth answer's identity headers: those of [`Self::apply`] (none on a
+    /// public route, where there is no subject), and then every identity header but the
+    /// upstream token that is still missing, with an empty value. A proxy copies a fixed list
+    /// of headers from the answer onto the request it forwards, and one missing from the
+    /// answer is not overwritten there: Envoy's `allowed_upstream_headers` keeps the client's
+    /// value, and Caddy 2.6's `copy_headers` sends its placeholder text
+    /// (`{http.reverse_proxy.header.X-Auth-Username}`) upstream. Empty means "none".
+    pub fn apply_forward_auth(&self, subject: Option<&Subject>, headers: &mut HeaderMap) {
+        if let Some(subject) = subject {
+            self.apply(subject, headers);
+        }
+        for name in self.own_names() {
+            if *name != self.token && !headers.contains_key(name) {
+                headers.insert(name.clone(), HeaderValue::from_static(""));
+            }
+        }
+    }
+
+    /// The identity headers a proxy should remove from the request it forwards after a
+    /// forward-auth answer `answer` to a check that carried `request`'s headers: the upstream
+    /// token header (forward-auth never issues one) and every header in `request` that claims
+    /// an identity (see [`Self::strip`]) and that the answer does not set to a non-empty
+    /// value. For Envoy's `x-envoy-auth-headers-to-remove`: Envoy overwrites the headers the
+    /// answer carries, but a proxy may skip empty values, and empty means "none" anyway.
+    pub fn forward_auth_removals(
+        &self,
+        request: &HeaderMap,
+        answer: &HeaderMap,
+    ) -> Vec<HeaderName> {
+        let mut doomed = vec![self.token.clone()];
+        for name in request.keys() {
+            let claims_identity =
+                name.as_str().starts_with(&self.strip_prefix) || self.own_names().contains(&name);
+            let answered = answer.get(name).is_some_and(|value| !value.is_empty());
+            if claims_identity && !answered && !doomed.contains(name) {
+                doomed.push(name.clone());
+            }
+        }
+        doomed
+    }
+
     /// Inserts one value, cut to the cap; returns whether it was cut.
     fn insert_single(&self, headers: &mut HeaderMap, name: &HeaderName, raw: &str) -> bool {
         let mut encoded = encode(raw);
@@ -266,6 +307,49 @@ mod tests {
         assert_eq!(h["x-auth-permissions"], "reports:read");
         assert_eq!(h["x-auth-issuer"], "gatehouse");
         assert!(!h.contains_key("x-auth-truncated"));
+    }
+
+    #[test]
+    fn a_forward_auth_answer_carries_every_identity_header_but_the_token() {
+        let ids = IdentityHeaders::default();
+        let mut s = subject();
+        s.username = None;
+        let mut h = HeaderMap::new();
+        ids.apply_forward_auth(Some(&s), &mut h);
+        assert_eq!(h["x-auth-subject"], "u-1");
+        assert_eq!(h["x-auth-roles"], "Admin,Reader");
+        assert_eq!(
+            h["x-auth-username"], "",
+            "present, empty: a proxy overwrites it"
+        );
+        assert_eq!(h["x-auth-truncated"], "");
+        assert!(!h.contains_key("x-auth-token"));
+        assert_eq!(h.len(), 7);
+
+        let mut public = HeaderMap::new();
+        ids.apply_forward_auth(None, &mut public);
+        assert_eq!(public.len(), 7);
+        assert!(public.values().all(|v| v.is_empty()));
+    }
+
+    #[test]
+    fn forward_auth_removals_name_the_token_and_unanswered_identity_headers() {
+        let ids = IdentityHeaders::default();
+        let mut request = HeaderMap::new();
+        request.insert("x-auth-subject", HeaderValue::from_static("forged"));
+        request.insert("x-auth-extra", HeaderValue::from_static("forged"));
+        request.insert("x-auth-token", HeaderValue::from_static("forged"));
+        request.insert("x-auth-groups", HeaderValue::from_static("forged"));
+        request.insert("authorization", HeaderValue::from_static("Bearer x"));
+        let mut answer = HeaderMap::new();
+        ids.apply_forward_auth(Some(&subject()), &mut answer);
+        let mut removals = ids.forward_auth_removals(&request, &answer);
+        removals.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        assert_eq!(
+            removals,
+            ["x-auth-extra", "x-auth-groups", "x-auth-token"],
+            "the subject has no groups: the answer's X-Auth-Groups is empty"
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! 2. authenticate — a Bearer token verified by Gatehouse itself (through the
 //!    [`LocalTokens`] trait the server implements, so this crate needs no store) or by a
 //!    [`issuer::TrustedIssuer`] whose keys come from [`jwks::KeyCache`]; the outcome is a
-//!    [`Subject`] or a [`Denial`].
+//!    [`Subject`] or a [`Denial`]. A Gatehouse token's revocation check is re-used only while
+//!    the [`RevocationFeed`] says no revocation can have been missed.
 //! 3. authorize — [`policy::Policy::authorize`] names what is missing.
 //! 4. mutate — [`headers::IdentityHeaders`] strips client identity headers and writes the
 //!    subject's.
@@ -26,6 +27,7 @@ pub mod jwks;
 pub mod metrics;
 pub mod policy;
 pub mod proxy;
+pub mod revocation;
 pub mod route;
 pub mod subject;
 pub mod unverified;
@@ -35,4 +37,5 @@ pub use authn::{Authentication, LocalToken, LocalTokens};
 pub use denial::Denial;
 pub use error::Error;
 pub use gateway::{Decision, Gateway};
+pub use revocation::RevocationFeed;
 pub use subject::{IssuerName, Subject};

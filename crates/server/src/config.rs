@@ -124,12 +124,18 @@ impl ServerConfig {
 pub struct DatabaseConfig {
     /// `sqlite://PATH` or `postgres://…`. Default `sqlite://./gatehouse-data/gatehouse.db`.
     pub url: DatabaseUrl,
+    /// How often the gateway reads the shared revocation log (PostgreSQL also pushes each
+    /// revocation at once). A revocation made on another instance sharing a SQLite file is
+    /// seen within this; the gateway re-uses passed revocation checks only while a read
+    /// succeeded within twice this. Default 500 ms.
+    pub revocation_poll: ConfigDuration,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
         Self {
             url: DatabaseUrl(String::from("sqlite://./gatehouse-data/gatehouse.db")),
+            revocation_poll: ConfigDuration::from_millis(500),
         }
     }
 }
@@ -333,6 +339,11 @@ impl ConfigDuration {
     /// A duration of `secs` seconds.
     pub const fn from_secs(secs: u64) -> Self {
         Self(Duration::from_secs(secs))
+    }
+
+    /// A duration of `millis` milliseconds.
+    pub const fn from_millis(millis: u64) -> Self {
+        Self(Duration::from_millis(millis))
     }
 
     /// The duration.
@@ -761,6 +772,16 @@ impl Config {
                 format!("{} is too long; use at most 5m (default 60s)", t.leeway),
             ));
         }
+        let poll = self.database.revocation_poll.get();
+        if poll < gatehouse_store::MIN_POLL_INTERVAL || poll > Duration::from_secs(10) {
+            return Err((
+                "database.revocation_poll",
+                format!(
+                    "{} is out of range; use between 10ms and 10s (default 500ms): it bounds how late another instance's revocation is seen",
+                    self.database.revocation_poll
+                ),
+            ));
+        }
         if t.key_reload_interval.get() < Duration::from_secs(1) {
             return Err((
                 "tokens.key_reload_interval",
@@ -1075,6 +1096,33 @@ mod tests {
             &[],
         ));
         assert_eq!(key.as_deref(), Some("tokens.refresh_ttl"));
+    }
+
+    #[test]
+    fn the_revocation_poll_defaults_to_half_a_second_and_is_bounded() {
+        let config = Config::load(None, Vec::new(), &FlagOverrides::default()).unwrap();
+        assert_eq!(
+            config.database.revocation_poll.get(),
+            Duration::from_millis(500)
+        );
+        let config = load("[database]\nrevocation_poll = \"250ms\"\n", &[]).unwrap();
+        assert_eq!(
+            config.database.revocation_poll.get(),
+            Duration::from_millis(250)
+        );
+        for bad in ["1ms", "0s", "1m"] {
+            let (key, text) = error_text(load(
+                &format!("[database]\nrevocation_poll = \"{bad}\"\n"),
+                &[],
+            ));
+            assert_eq!(key.as_deref(), Some("database.revocation_poll"), "{bad}");
+            assert!(text.contains("between 10ms and 10s"), "{text}");
+        }
+        let from_env = load("", &[("GATEHOUSE_DATABASE__REVOCATION_POLL", "2s")]).unwrap();
+        assert_eq!(
+            from_env.database.revocation_poll.get(),
+            Duration::from_secs(2)
+        );
     }
 
     #[test]

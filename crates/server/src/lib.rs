@@ -17,6 +17,7 @@ pub mod error;
 pub mod extract;
 pub mod keys;
 pub mod manage;
+pub mod revocations;
 pub mod routes;
 mod server;
 mod state;

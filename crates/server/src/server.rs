@@ -96,6 +96,8 @@ impl Server {
             .spawn_reloader(Arc::clone(self.state.clock()));
         // Installed before the first connection is accepted: from then on SIGHUP reloads.
         let on_hangup = spawn_reload_on_hangup(self.state.clone());
+        // Other instances' revocations (and the CLI's) reach the gateway through the log.
+        let follower = crate::revocations::spawn_follower(self.state.clone());
         tracing::info!(
             addr = %self.addr,
             issuer = %self.state.public_url(),
@@ -126,6 +128,7 @@ impl Server {
             }
         };
         reloader.abort();
+        follower.abort();
         if let Some(task) = on_hangup {
             task.abort();
         }
@@ -166,7 +169,7 @@ fn spawn_reload_on_hangup(state: AppState) -> Option<tokio::task::JoinHandle<()>
 }
 
 /// An error and its sources on one line, for the log.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut out = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -41,6 +41,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The store was closed ([`Store::close`](crate::Store::close)): nothing will succeed any
+    /// more, so a background task should end rather than retry.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Self::Database(sqlx::Error::PoolClosed))
+    }
+
     /// Maps a unique-constraint violation to [`StoreError::Conflict`] and a foreign-key
     /// violation to [`StoreError::NotFound`]; anything else stays a database error.
     pub(crate) fn from_write(

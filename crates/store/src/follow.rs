@@ -10,6 +10,10 @@
 //! has. Because the log's order is commit order on both backends, "everything after my
 //! cursor" is exactly what a follower lacks, and an event at or before the cursor is a
 //! duplicate to drop.
+//!
+//! [`follow_revocation_log`] is the same stream with progress reports
+//! ([`Followed::CaughtUp`]) in between, for a follower that must know how current it is
+//! (a gateway trusts its cached revocation checks only while its follower is).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -17,7 +21,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
-use tokio::time::{Interval, MissedTickBehavior};
+use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use crate::error::StoreError;
 use crate::model::{RevocationCursor, RevocationEvent, RevocationFeedItem};
@@ -46,6 +50,39 @@ pub fn follow_revocations(
     from: RevocationCursor,
     poll_every: Duration,
 ) -> BoxStream<'static, StoreResult<RevocationEvent>> {
+    follow_revocation_log(store, from, poll_every)
+        .filter_map(|item| {
+            std::future::ready(match item {
+                Ok(Followed::Event(event)) => Some(Ok(event)),
+                Ok(Followed::CaughtUp { .. }) => None,
+                Err(error) => Some(Err(error)),
+            })
+        })
+        .boxed()
+}
+
+/// One item of [`follow_revocation_log`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Followed {
+    /// The next revocation, in log order.
+    Event(RevocationEvent),
+    /// Every revocation committed before `as_of` has now been handed out: a read of the log
+    /// that began at `as_of` reached its end. Comes at start-up and after every poll (and
+    /// every resync of the live feed) that succeeds; none comes while the database cannot be
+    /// read, which is how a follower tells it may be missing revocations.
+    CaughtUp {
+        /// When the read that reached the end of the log began (monotonic clock).
+        as_of: Instant,
+    },
+}
+
+/// [`follow_revocations`] with [`Followed::CaughtUp`] after each successful read of the log
+/// to its end, once the events it found have been handed out.
+pub fn follow_revocation_log(
+    store: Arc<dyn Store>,
+    from: RevocationCursor,
+    poll_every: Duration,
+) -> BoxStream<'static, StoreResult<Followed>> {
     let mut poll = tokio::time::interval(poll_every.max(MIN_POLL_INTERVAL));
     poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let follower = Follower {
@@ -54,6 +91,7 @@ pub fn follow_revocations(
         pending: VecDeque::new(),
         feed: Feed::NotOpened,
         catching_up: true,
+        caught_up: None,
         poll,
     };
     futures_util::stream::unfold(follower, |mut follower| async move {
@@ -83,6 +121,9 @@ struct Follower {
     feed: Feed,
     /// The log must be read up to its end before waiting again.
     catching_up: bool,
+    /// A read that began at this instant reached the end of the log; reported once the
+    /// events before it are handed out.
+    caught_up: Option<Instant>,
     poll: Interval,
 }
 
@@ -100,11 +141,14 @@ impl Follower {
             .map_or(self.cursor, |event| event.cursor)
     }
 
-    async fn next(&mut self) -> Option<StoreResult<RevocationEvent>> {
+    async fn next(&mut self) -> Option<StoreResult<Followed>> {
         loop {
             if let Some(event) = self.pending.pop_front() {
                 self.cursor = event.cursor;
-                return Some(Ok(event));
+                return Some(Ok(Followed::Event(event)));
+            }
+            if let Some(as_of) = self.caught_up.take() {
+                return Some(Ok(Followed::CaughtUp { as_of }));
             }
             if matches!(self.feed, Feed::NotOpened) {
                 match self.store.subscribe_revocations().await {
@@ -118,10 +162,14 @@ impl Follower {
                 }
             }
             if self.catching_up {
+                let began = Instant::now();
                 match self.store.revocations_since(self.last_read(), BATCH).await {
                     Ok(batch) => {
                         // A short batch reached the end of the log.
                         self.catching_up = batch.len() >= BATCH as usize;
+                        if !self.catching_up {
+                            self.caught_up = Some(began);
+                        }
                         self.pending.extend(batch);
                     }
                     Err(StoreError::Database(sqlx::Error::PoolClosed)) => return None,

@@ -32,7 +32,7 @@ mod traits;
 mod web;
 
 pub use error::StoreError;
-pub use follow::{MIN_POLL_INTERVAL, follow_revocations};
+pub use follow::{Followed, MIN_POLL_INTERVAL, follow_revocation_log, follow_revocations};
 pub use model::{
     ADMIN_PERMISSION, ADMIN_ROLE, Access, AuditEvent, AuditEventId, AuditQuery, Client, Group,
     NewAuditEvent, NewClient, NewRefreshToken, NewSession, NewSigningKey, NewUser, Page,

@@ -429,13 +429,21 @@ pub enum Revocation {
         /// Its user.
         user_id: UserId,
     },
-    /// Every token of a user issued before `valid_after` (logout-all, password change).
+    /// Every token of a user issued before `valid_after` (logout-all, password change, and
+    /// the account disabled or deleted: then `valid_after` is the second after the change).
     User {
         /// The user.
         user_id: UserId,
         /// Tokens with `iat` before this are revoked.
         #[serde(with = "time::serde::timestamp")]
         valid_after: OffsetDateTime,
+    },
+    /// A service client was disabled or deleted: every token it holds is refused while it
+    /// stays so. Enabling it again is not a revocation and is not logged, so a follower that
+    /// keeps revocations in memory must look the client up again rather than refuse it forever.
+    Client {
+        /// The client's `client_id`.
+        client_id: String,
     },
 }
 

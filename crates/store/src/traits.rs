@@ -55,8 +55,17 @@ pub trait UserStore: Send + Sync {
     /// username or e-mail.
     async fn list_users(&self, query: &UserQuery) -> StoreResult<Page<User>>;
 
-    /// Enables or disables an account.
-    async fn set_user_disabled(&self, id: UserId, disabled: bool) -> StoreResult<()>;
+    /// Enables or disables an account. Disabling an enabled account records, in the same
+    /// transaction, a [`Revocation::User`](crate::Revocation::User) valid after the second
+    /// after `now`, so gateways following the log stop trusting the user's tokens at once.
+    /// (The account's flag is what refuses them; callers that also want them to stay void
+    /// after the account is enabled again end its sessions, as the server does.)
+    async fn set_user_disabled(
+        &self,
+        id: UserId,
+        disabled: bool,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
 
     /// Replaces the password hash (password change, reset, or rehash on login).
     async fn set_password_hash(&self, id: UserId, password_hash: &str) -> StoreResult<()>;
@@ -203,6 +212,11 @@ pub trait RevocationStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<RevocationEvent>>;
 
+    /// The cursor of the newest entry in the log ([`RevocationCursor::START`] when it is
+    /// empty). A follower that needs no history, because it starts with nothing cached,
+    /// follows from here instead of reading up to a day of old entries.
+    async fn revocation_log_end(&self) -> StoreResult<RevocationCursor>;
+
     /// A live feed of revocations recorded by any instance, or `None` when the backend cannot
     /// push them (SQLite: poll [`RevocationStore::revocations_since`] instead).
     ///
@@ -233,14 +247,21 @@ pub trait ClientStore: Send + Sync {
     /// Every client, by id.
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
 
-    /// Enables or disables a client.
-    async fn set_client_disabled(&self, client_id: &str, disabled: bool) -> StoreResult<()>;
+    /// Enables or disables a client. Disabling an enabled client records, in the same
+    /// transaction, a [`Revocation::Client`](crate::Revocation::Client) for the gateways.
+    async fn set_client_disabled(
+        &self,
+        client_id: &str,
+        disabled: bool,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
 
     /// Replaces the client's secret hash.
     async fn set_client_secret(&self, client_id: &str, secret_hash: &str) -> StoreResult<()>;
 
-    /// Deletes a client.
-    async fn delete_client(&self, client_id: &str) -> StoreResult<()>;
+    /// Deletes a client and, in the same transaction, records a
+    /// [`Revocation::Client`](crate::Revocation::Client) for the gateways.
+    async fn delete_client(&self, client_id: &str, now: OffsetDateTime) -> StoreResult<()>;
 }
 
 /// Token-signing keys, shared by every instance on the database.

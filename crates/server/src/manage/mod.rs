@@ -286,7 +286,7 @@ impl Manager {
         }
         let store = self.state.store();
         store
-            .set_user_disabled(user.id, disabled)
+            .set_user_disabled(user.id, disabled, self.state.now())
             .await
             .map_err(missing("user", key))?;
         if disabled {
@@ -796,7 +796,7 @@ impl Manager {
     ) -> Result<Client, ManageError> {
         let store = self.state.store();
         store
-            .set_client_disabled(client_id, disabled)
+            .set_client_disabled(client_id, disabled, self.state.now())
             .await
             .map_err(missing("client", client_id))?;
         let action = if disabled {
@@ -819,7 +819,7 @@ impl Manager {
     pub async fn delete_client(&self, client_id: &str) -> Result<(), ManageError> {
         self.state
             .store()
-            .delete_client(client_id)
+            .delete_client(client_id, self.state.now())
             .await
             .map_err(missing("client", client_id))?;
         self.audit("admin.client.delete", Some(client_id.to_owned()), json!({}))

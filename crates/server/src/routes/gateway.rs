@@ -1,6 +1,7 @@
 //! The gateway mounted in the server: the reverse proxy as the fallback for every path the
 //! server itself does not serve, `GET /auth/verify` for forward-auth (nginx `auth_request`,
-//! Traefik ForwardAuth, Caddy `forward_auth`), and CORS. This is where the gateway's typed
+//! Traefik ForwardAuth, Caddy `forward_auth`; `/auth/verify/<path>` for Envoy `ext_authz`),
+//! and CORS. This is where the gateway's typed
 //! outcomes become HTTP: 401 with an RFC 6750 challenge, 403 `insufficient_scope`, 404, and
 //! 502/503/504 problem+json.
 
@@ -11,10 +12,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts as _, Request, State};
 use axum::http::header::{AUTHORIZATION, COOKIE};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum_extra::extract::cookie::PrivateCookieJar;
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
@@ -25,7 +26,9 @@ use gatehouse_gateway::metrics::Metrics;
 use gatehouse_gateway::proxy::{Forwarded, Proxy};
 use gatehouse_gateway::route::{RequestPath, Route};
 use gatehouse_gateway::upstream_token::UpstreamSigner;
-use gatehouse_gateway::{Decision, Denial, Gateway, IssuerName, LocalToken, LocalTokens, Subject};
+use gatehouse_gateway::{
+    Decision, Denial, Gateway, IssuerName, LocalToken, LocalTokens, RevocationFeed, Subject,
+};
 use gatehouse_token::{SigningKey, UnixTime};
 use time::OffsetDateTime;
 use tower::{Layer as _, ServiceExt as _};
@@ -64,6 +67,9 @@ pub struct GatewayService {
     http: reqwest::Client,
     /// Shared by every live gateway, so counters survive reloads.
     metrics: Arc<Metrics>,
+    /// Shared by every live gateway, so a reload keeps what the revocation follower reported
+    /// and a revocation reaches gateways still serving requests begun before the reload.
+    revocations: Arc<RevocationFeed>,
 }
 
 /// One configuration's gateway: route table, authenticators, upstream client and CORS.
@@ -125,12 +131,16 @@ impl GatewayService {
                 problem: format!("building the HTTP client failed: {e}"),
             })?;
         let metrics = Arc::new(Metrics::default());
-        let live = Arc::new(live_gateway(config, &local, &http, &metrics)?);
+        let revocations = Arc::new(crate::revocations::feed(
+            config.database.revocation_poll.get(),
+        ));
+        let live = Arc::new(live_gateway(config, &local, &http, &metrics, &revocations)?);
         Ok(Self {
             live: RwLock::new(live),
             local,
             http,
             metrics,
+            revocations,
         })
     }
 
@@ -145,6 +155,18 @@ impl GatewayService {
         &self.metrics
     }
 
+    /// What the follower of the revocation log reports to every gateway of this service
+    /// (see [`crate::revocations`]).
+    pub fn revocation_feed(&self) -> &Arc<RevocationFeed> {
+        &self.revocations
+    }
+
+    /// Something was revoked: no gateway of this service (the live one, or one still
+    /// finishing requests after a reload) trusts a revocation check made before now.
+    pub fn revocations_changed(&self) {
+        self.current().gateway.revocations_changed();
+    }
+
     /// Builds a gateway for `config`'s `[[routes]]`, `[[issuers]]`, `[identity_headers]`,
     /// `[proxy]` and `[cors]` and makes it the live one; on error the live gateway stays.
     /// Returns the new gateway (its external keys are not fetched yet).
@@ -154,6 +176,7 @@ impl GatewayService {
             &self.local,
             &self.http,
             &self.metrics,
+            &self.revocations,
         )?);
         *self.live.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&live);
         Ok(live)
@@ -165,6 +188,7 @@ fn live_gateway(
     local: &Arc<ServerTokens>,
     http: &reqwest::Client,
     metrics: &Arc<Metrics>,
+    revocations: &Arc<RevocationFeed>,
 ) -> Result<LiveGateway, gatehouse_gateway::Error> {
     let gateway_config = config.gateway();
     let gateway = Gateway::new(
@@ -174,7 +198,8 @@ fn live_gateway(
         KeyCacheSettings::default(),
     )?
     .with_upstream_signer(Arc::clone(local) as Arc<dyn UpstreamSigner>)
-    .with_metrics(Arc::clone(metrics));
+    .with_metrics(Arc::clone(metrics))
+    .with_revocation_feed(Arc::clone(revocations));
     Ok(LiveGateway {
         gateway,
         proxy: Proxy::new(&gateway_config.proxy),
@@ -183,7 +208,8 @@ fn live_gateway(
 }
 
 /// Gatehouse's own access tokens, for the gateway: the key ring verifies, the auth service
-/// checks revocation (on every request, cached token or not).
+/// checks revocation (on every request, cached token or not, unless the gateway may re-use a
+/// passed check: see [`RevocationFeed`]).
 struct ServerTokens {
     issuer: String,
     keys: Arc<KeyRing>,
@@ -270,7 +296,8 @@ impl LocalTokens for ServerTokens {
 /// Middleware on the server's own routes: after any request that may have changed state
 /// (logout, password change, admin actions, token revocation), the gateway re-asks the store
 /// whether each token is revoked, so a revocation through this instance applies to the very
-/// next request. Other instances see it within [`gatehouse_gateway::gateway::REVOCATION_RECHECK`].
+/// next request, without waiting for the revocation log. Other instances learn it from the
+/// log (see [`crate::revocations`]).
 pub async fn after_own_writes(
     State(state): State<AppState>,
     request: Request,
@@ -282,16 +309,20 @@ pub async fn after_own_writes(
     );
     let response = next.run(request).await;
     if may_write {
-        state.gateway().current().gateway.revocations_changed();
+        state.gateway().revocations_changed();
     }
     response
 }
 
-/// `GET /auth/verify` (forward-auth). Other gateway traffic arrives through [`proxy`], the
-/// server's fallback.
+/// Forward-auth: `GET /auth/verify` (the original request in headers: nginx, Traefik, Caddy)
+/// and `/auth/verify/<original path>` with any method (the original request on the request
+/// line: Envoy `ext_authz`); and `GET /metrics`. Other gateway traffic arrives through
+/// [`proxy`], the server's fallback.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/auth/verify", get(verify).head(verify))
+        .route(VERIFY_PATH, get(verify).head(verify))
+        .route("/auth/verify/", any(verify))
+        .route("/auth/verify/{*original}", any(verify))
         .route("/metrics", get(metrics))
 }
 
@@ -621,54 +652,138 @@ fn refusal(decision: Decision<'_>) -> ApiError {
 #[error("{0}")]
 struct DenialError(Denial);
 
-/// The original method and path of a forward-auth request.
-fn original_request(headers: &HeaderMap) -> Option<(Method, String)> {
-    let header = |names: [&str; 2]| {
-        names
-            .iter()
-            .find_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()))
-    };
-    let method = header(["x-forwarded-method", "x-original-method"])?;
-    let uri = header(["x-forwarded-uri", "x-original-uri"])?;
-    let method = Method::from_bytes(method.as_bytes()).ok()?;
-    let path = uri.split(['?', '#']).next().unwrap_or_default().to_owned();
-    Some((method, path))
+/// The forward-auth endpoint; `/auth/verify/<original path>` is its Envoy form.
+const VERIFY_PATH: &str = "/auth/verify";
+
+/// Envoy's `ext_authz` HTTP service: the answer header listing request headers Envoy removes
+/// before forwarding an allowed request.
+const ENVOY_HEADERS_TO_REMOVE: HeaderName =
+    HeaderName::from_static("x-envoy-auth-headers-to-remove");
+
+/// The request a forward-auth check asks about.
+#[derive(Debug, PartialEq, Eq)]
+struct OriginalRequest {
+    method: Method,
+    /// Without the query: policies depend on the path only.
+    path: String,
+    /// Envoy's shape: the original method and path on the check's own request line.
+    on_request_line: bool,
 }
 
-/// `GET /auth/verify`: applies the route policies to the request described by
-/// `X-Forwarded-Method`/`X-Forwarded-Uri` (or `X-Original-Method`/`X-Original-URI`) and answers
-/// 200 with the identity headers, 401 or 403. No matching route is 403 here (deny by default):
-/// nginx's `auth_request` treats any other status as a server error.
+/// The original request of a forward-auth check, or why it cannot be told.
+///
+/// `/auth/verify/<path>` (Envoy `ext_authz`: `path_prefix` + the original path, sent with the
+/// original method) takes method and path from the request line only, never from headers:
+/// Envoy passes client headers it is allowed to, so a header there could be the client's.
+///
+/// `/auth/verify` takes them from `X-Forwarded-Method` + `X-Forwarded-Uri` (Traefik, Caddy)
+/// or `X-Original-Method` + `X-Original-URI` (nginx), a whole pair each. A proxy sets its own
+/// pair but passes the client's headers on, so a client can add the other pair: when both
+/// pairs are present they must describe the same request, and a half pair or a repeated header
+/// is refused — otherwise a client could pick the path its token is checked against.
+fn original_request(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<OriginalRequest, &'static str> {
+    if let Some(path) = uri.path().strip_prefix(VERIFY_PATH)
+        && path.starts_with('/')
+    {
+        return Ok(OriginalRequest {
+            method: method.clone(),
+            path: path.to_owned(),
+            on_request_line: true,
+        });
+    }
+    let one = |name: &str| -> Result<Option<&str>, &'static str> {
+        let mut values = headers.get_all(name).iter();
+        match (values.next(), values.next()) {
+            (None, _) => Ok(None),
+            (Some(value), None) => value
+                .to_str()
+                .map(Some)
+                .map_err(|_| "a forward-auth header is not visible ASCII"),
+            (Some(_), Some(_)) => Err("a forward-auth header is repeated"),
+        }
+    };
+    let pair = |method_name: &str,
+                uri_name: &str|
+     -> Result<Option<(Method, String)>, &'static str> {
+        match (one(method_name)?, one(uri_name)?) {
+            (None, None) => Ok(None),
+            (Some(method), Some(uri)) => {
+                let method = Method::from_bytes(method.as_bytes())
+                    .map_err(|_| "the forwarded method is not an HTTP method")?;
+                let path = uri.split(['?', '#']).next().unwrap_or_default().to_owned();
+                Ok(Some((method, path)))
+            }
+            _ => Err("a forward-auth method header needs its URI header and the other way round"),
+        }
+    };
+    let forwarded = pair("x-forwarded-method", "x-forwarded-uri")?;
+    let original = pair("x-original-method", "x-original-uri")?;
+    let (method, path) = match (forwarded, original) {
+        (Some(forwarded), Some(original)) if forwarded != original => {
+            return Err(
+                "X-Forwarded-Method/-Uri and X-Original-Method/-URI describe different requests",
+            );
+        }
+        (Some(request), _) | (None, Some(request)) => request,
+        (None, None) => {
+            return Err(
+                "forward-auth needs X-Forwarded-Method and X-Forwarded-Uri (or X-Original-Method and X-Original-URI), or the original path after /auth/verify",
+            );
+        }
+    };
+    Ok(OriginalRequest {
+        method,
+        path,
+        on_request_line: false,
+    })
+}
+
+/// Forward-auth: applies the route policies to the original request (see
+/// [`original_request`]) and answers 200 with the identity headers (every one present, empty
+/// where there is no value — see `IdentityHeaders::apply_forward_auth`), 401 or 403. No
+/// matching route is 403 here (deny by default): nginx's `auth_request` treats any other
+/// status as a server error. Envoy-shaped checks also get `x-envoy-auth-headers-to-remove`.
 async fn verify(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
+    method: Method,
+    uri: Uri,
     mut headers: HeaderMap,
 ) -> Response {
-    let Some((method, path)) = original_request(&headers) else {
-        return ApiError::bad_request(
-            ProblemCode::INVALID_REQUEST,
-            "forward-auth needs X-Forwarded-Method and X-Forwarded-Uri (or X-Original-Method and X-Original-URI)",
-        )
-        .into_response();
+    let original = match original_request(&method, &uri, &headers) {
+        Ok(original) => original,
+        Err(problem) => {
+            return ApiError::bad_request(ProblemCode::INVALID_REQUEST, problem).into_response();
+        }
     };
+    let (method, path) = (&original.method, original.path.as_str());
     let service = state.gateway().current();
     if let Err(error) =
-        session_credential(&state, &service, &method, &path, &mut headers, &client).await
+        session_credential(&state, &service, method, path, &mut headers, &client).await
     {
         return error.into_response();
     }
     let decision = service
         .gateway
-        .decide(&method, &path, &headers, now(&state))
+        .decide(method, path, &headers, now(&state))
         .await;
     match decision {
         Decision::Allow { subject, .. } => {
             let mut response = StatusCode::OK.into_response();
-            if let Some(subject) = subject {
-                service
-                    .gateway
-                    .identity_headers()
-                    .apply(&subject, response.headers_mut());
+            let identity = service.gateway.identity_headers();
+            identity.apply_forward_auth(subject.as_deref(), response.headers_mut());
+            if original.on_request_line {
+                let removals = identity.forward_auth_removals(&headers, response.headers());
+                let removals: Vec<&str> = removals.iter().map(HeaderName::as_str).collect();
+                if let Ok(value) = HeaderValue::from_str(&removals.join(", ")) {
+                    response
+                        .headers_mut()
+                        .insert(ENVOY_HEADERS_TO_REMOVE, value);
+                }
             }
             response
         }
@@ -684,21 +799,107 @@ async fn verify(
 mod tests {
     use super::*;
 
+    fn original(
+        method: Method,
+        uri: &str,
+        pairs: &[(&'static str, &'static str)],
+    ) -> Result<OriginalRequest, &'static str> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(*name, HeaderValue::from_static(value));
+        }
+        original_request(&method, &uri.parse().unwrap(), &headers)
+    }
+
+    fn header_form(method: Method, path: &str) -> Result<OriginalRequest, &'static str> {
+        Ok(OriginalRequest {
+            method,
+            path: path.to_owned(),
+            on_request_line: false,
+        })
+    }
+
     #[test]
     fn the_original_request_comes_from_either_header_pair() {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-original-method", HeaderValue::from_static("POST"));
-        headers.insert("x-original-uri", HeaderValue::from_static("/api/x?y=1"));
+        let nginx = [
+            ("x-original-method", "POST"),
+            ("x-original-uri", "/api/x?y=1"),
+        ];
         assert_eq!(
-            original_request(&headers),
-            Some((Method::POST, "/api/x".to_owned()))
+            original(Method::GET, "/auth/verify", &nginx),
+            header_form(Method::POST, "/api/x")
         );
-        headers.insert("x-forwarded-method", HeaderValue::from_static("GET"));
-        headers.insert("x-forwarded-uri", HeaderValue::from_static("/other"));
+        let traefik = [("x-forwarded-method", "GET"), ("x-forwarded-uri", "/other")];
         assert_eq!(
-            original_request(&headers),
-            Some((Method::GET, "/other".to_owned()))
+            original(Method::GET, "/auth/verify?q=1", &traefik),
+            header_form(Method::GET, "/other")
         );
-        assert_eq!(original_request(&HeaderMap::new()), None);
+        let both = [
+            ("x-forwarded-method", "POST"),
+            ("x-forwarded-uri", "/api/x"),
+        ];
+        let both = [&nginx[..], &both[..]].concat();
+        assert_eq!(
+            original(Method::GET, "/auth/verify", &both),
+            header_form(Method::POST, "/api/x"),
+            "two pairs describing the same request"
+        );
+        assert!(original(Method::GET, "/auth/verify", &[]).is_err());
+    }
+
+    #[test]
+    fn a_client_cannot_choose_the_original_request_with_the_other_pair_or_half_a_pair() {
+        // nginx sets X-Original-*, and passes the client's X-Forwarded-* along.
+        let forged = [
+            ("x-original-method", "GET"),
+            ("x-original-uri", "/api/reports"),
+            ("x-forwarded-method", "GET"),
+            ("x-forwarded-uri", "/public/x"),
+        ];
+        assert!(original(Method::GET, "/auth/verify", &forged).is_err());
+        let half = [
+            ("x-original-method", "GET"),
+            ("x-original-uri", "/api/reports"),
+            ("x-forwarded-uri", "/public/x"),
+        ];
+        assert!(original(Method::GET, "/auth/verify", &half).is_err());
+        let repeated = [
+            ("x-forwarded-method", "GET"),
+            ("x-forwarded-uri", "/public/x"),
+            ("x-forwarded-uri", "/api/reports"),
+        ];
+        assert!(original(Method::GET, "/auth/verify", &repeated).is_err());
+        let not_a_method = [("x-forwarded-method", "G T"), ("x-forwarded-uri", "/x")];
+        assert!(original(Method::GET, "/auth/verify", &not_a_method).is_err());
+    }
+
+    #[test]
+    fn envoy_puts_the_original_request_on_the_request_line() {
+        let on_line = |method: Method, path: &str| {
+            Ok(OriginalRequest {
+                method,
+                path: path.to_owned(),
+                on_request_line: true,
+            })
+        };
+        assert_eq!(
+            original(Method::DELETE, "/auth/verify/api/items/7?force=1", &[]),
+            on_line(Method::DELETE, "/api/items/7")
+        );
+        assert_eq!(
+            original(Method::GET, "/auth/verify/", &[]),
+            on_line(Method::GET, "/")
+        );
+        // Headers never override the request line there: Envoy may pass client headers.
+        let forged = [
+            ("x-forwarded-method", "GET"),
+            ("x-forwarded-uri", "/public/x"),
+        ];
+        assert_eq!(
+            original(Method::POST, "/auth/verify/api/reports", &forged),
+            on_line(Method::POST, "/api/reports")
+        );
+        // Not the Envoy form: a longer name that merely starts with /auth/verify.
+        assert!(original(Method::GET, "/auth/verifyx", &[]).is_err());
     }
 }

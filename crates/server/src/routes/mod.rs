@@ -59,7 +59,8 @@ impl MakeRequestId for RequestIds {
 }
 
 /// The application's routes, without the cross-cutting layers: every resource's router merged.
-/// Route groups owned elsewhere (`/auth`, `/oauth`, the gateway) are merged here as well.
+/// Route groups owned elsewhere (`/auth`, `/oauth`) are merged here as well; the gateway's
+/// own routes (forward-auth, metrics) are added by [`app`].
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(health::routes())
@@ -67,18 +68,22 @@ pub fn routes() -> Router<AppState> {
         .nest("/admin", admin::routes())
         .nest("/auth", auth::routes())
         .nest("/oauth", oauth::routes())
-        .merge(gateway::routes())
 }
 
-/// The complete application: [`routes`] and the web UI ([`crate::web::routes`]) with fallbacks
-/// and layers, bound to `state`.
+/// The complete application: [`routes`], the web UI ([`crate::web::routes`]) and the
+/// gateway's routes ([`gateway::routes`]) with fallbacks and layers, bound to `state`.
 pub fn app(state: AppState) -> Router {
     let web = crate::web::routes(&state);
-    // The server's own routes (not the gateway fallback) may revoke tokens.
-    let own = routes().merge(web).layer(middleware::from_fn_with_state(
-        state.clone(),
-        gateway::after_own_writes,
-    ));
+    // The server's own routes (not the gateway fallback) may revoke tokens. The gateway's
+    // routes only read: outside the layer, so an Envoy forward-auth check for a POST
+    // (`POST /auth/verify/…`) does not make the gateway forget its passed revocation checks.
+    let own = routes()
+        .merge(web)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            gateway::after_own_writes,
+        ))
+        .merge(gateway::routes());
     with_layers(own, state)
 }
 

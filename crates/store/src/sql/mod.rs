@@ -98,8 +98,8 @@ macro_rules! shared_store_impl {
                 let columns = RevocationColumns::from(&revocation);
                 let (seq,): (i64,) = sqlx::query_as(
                     "INSERT INTO revocations \
-                     (at, kind, jti, session_id, user_id, expires_at, valid_after) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
+                     (at, kind, jti, session_id, user_id, expires_at, valid_after, client_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
                 )
                 .bind(secs(now))
                 .bind(columns.kind)
@@ -108,6 +108,7 @@ macro_rules! shared_store_impl {
                 .bind(columns.user_id)
                 .bind(columns.expires_at)
                 .bind(columns.valid_after)
+                .bind(columns.client_id)
                 .fetch_one(&mut **tx)
                 .await?;
                 let event = RevocationEvent {
@@ -263,13 +264,43 @@ macro_rules! shared_store_impl {
                 Ok(Page { items: convert(rows)?, total: u64::try_from(total).unwrap_or(0) })
             }
 
-            async fn set_user_disabled(&self, id: UserId, disabled: bool) -> StoreResult<()> {
-                let done = sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
-                    .bind(id.to_string())
-                    .bind(disabled)
-                    .execute(&self.pool)
+            async fn set_user_disabled(
+                &self,
+                id: UserId,
+                disabled: bool,
+                now: OffsetDateTime,
+            ) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE users SET disabled = $2 WHERE id = $1 AND disabled <> $2",
+                )
+                .bind(id.to_string())
+                .bind(disabled)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    // Already so (nothing to announce), or no such user.
+                    drop(tx);
+                    return if self.user_exists(id).await? {
+                        Ok(())
+                    } else {
+                        Err(StoreError::NotFound { what: "user" })
+                    };
+                }
+                if disabled {
+                    // Whole seconds, like `iat`: the next second covers every token issued
+                    // up to now.
+                    let valid_after =
+                        crate::sql::rows::time(secs(now).saturating_add(1), "revocation")?;
+                    Self::record_revocation(
+                        &mut tx,
+                        Revocation::User { user_id: id, valid_after },
+                        now,
+                    )
                     .await?;
-                found(done.rows_affected(), "user")
+                }
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn set_password_hash(&self, id: UserId, password_hash: &str) -> StoreResult<()> {
@@ -865,14 +896,22 @@ macro_rules! shared_store_impl {
                 limit: u32,
             ) -> StoreResult<Vec<RevocationEvent>> {
                 let rows: Vec<RevocationRow> = sqlx::query_as(
-                    "SELECT seq, at, kind, jti, session_id, user_id, expires_at, valid_after \
-                     FROM revocations WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    "SELECT seq, at, kind, jti, session_id, user_id, expires_at, valid_after, \
+                     client_id FROM revocations WHERE seq > $1 ORDER BY seq LIMIT $2",
                 )
                 .bind(cursor.seq())
                 .bind(i64::from(limit.min(PageRequest::MAX_LIMIT)))
                 .fetch_all(&self.pool)
                 .await?;
                 convert(rows)
+            }
+
+            async fn revocation_log_end(&self) -> StoreResult<RevocationCursor> {
+                let (seq,): (i64,) =
+                    sqlx::query_as("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM revocations")
+                        .fetch_one(&self.pool)
+                        .await?;
+                Ok(RevocationCursor::from_seq(seq))
             }
 
             async fn subscribe_revocations(&self) -> StoreResult<Option<RevocationStream>> {
@@ -994,13 +1033,42 @@ macro_rules! shared_store_impl {
                 Ok(clients)
             }
 
-            async fn set_client_disabled(&self, client_id: &str, disabled: bool) -> StoreResult<()> {
-                let done = sqlx::query("UPDATE clients SET disabled = $2 WHERE client_id = $1")
-                    .bind(client_id)
-                    .bind(disabled)
-                    .execute(&self.pool)
+            async fn set_client_disabled(
+                &self,
+                client_id: &str,
+                disabled: bool,
+                now: OffsetDateTime,
+            ) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE clients SET disabled = $2 WHERE client_id = $1 AND disabled <> $2",
+                )
+                .bind(client_id)
+                .bind(disabled)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    // Already so (nothing to announce), or no such client.
+                    drop(tx);
+                    return if self
+                        .exists("SELECT CAST(1 AS BIGINT) FROM clients WHERE client_id = $1", client_id)
+                        .await?
+                    {
+                        Ok(())
+                    } else {
+                        Err(StoreError::NotFound { what: "client" })
+                    };
+                }
+                if disabled {
+                    Self::record_revocation(
+                        &mut tx,
+                        Revocation::Client { client_id: client_id.to_owned() },
+                        now,
+                    )
                     .await?;
-                found(done.rows_affected(), "client")
+                }
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn set_client_secret(&self, client_id: &str, secret_hash: &str) -> StoreResult<()> {
@@ -1012,12 +1080,21 @@ macro_rules! shared_store_impl {
                 found(done.rows_affected(), "client")
             }
 
-            async fn delete_client(&self, client_id: &str) -> StoreResult<()> {
+            async fn delete_client(&self, client_id: &str, now: OffsetDateTime) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
                 let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
                     .bind(client_id)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
-                found(done.rows_affected(), "client")
+                found(done.rows_affected(), "client")?;
+                Self::record_revocation(
+                    &mut tx,
+                    Revocation::Client { client_id: client_id.to_owned() },
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
             }
         }
 

@@ -134,6 +134,7 @@ pub(crate) struct RevocationRow {
     user_id: Option<String>,
     expires_at: Option<i64>,
     valid_after: Option<i64>,
+    client_id: Option<String>,
 }
 
 impl TryFrom<RevocationRow> for RevocationEvent {
@@ -160,6 +161,9 @@ impl TryFrom<RevocationRow> for RevocationEvent {
                     WHAT,
                 )?,
             },
+            "client" => Revocation::Client {
+                client_id: row.client_id.ok_or(StoreError::Corrupt { what: WHAT })?,
+            },
             _ => return Err(StoreError::Corrupt { what: WHAT }),
         };
         Ok(Self {
@@ -178,6 +182,7 @@ pub(crate) struct RevocationColumns {
     pub(crate) user_id: Option<String>,
     pub(crate) expires_at: Option<i64>,
     pub(crate) valid_after: Option<i64>,
+    pub(crate) client_id: Option<String>,
 }
 
 impl From<&Revocation> for RevocationColumns {
@@ -190,6 +195,7 @@ impl From<&Revocation> for RevocationColumns {
                 user_id: None,
                 expires_at: Some(secs(*expires_at)),
                 valid_after: None,
+                client_id: None,
             },
             Revocation::Session {
                 session_id,
@@ -201,6 +207,7 @@ impl From<&Revocation> for RevocationColumns {
                 user_id: Some(user_id.to_string()),
                 expires_at: None,
                 valid_after: None,
+                client_id: None,
             },
             Revocation::User {
                 user_id,
@@ -212,6 +219,16 @@ impl From<&Revocation> for RevocationColumns {
                 user_id: Some(user_id.to_string()),
                 expires_at: None,
                 valid_after: Some(secs(*valid_after)),
+                client_id: None,
+            },
+            Revocation::Client { client_id } => Self {
+                kind: "client",
+                jti: None,
+                session_id: None,
+                user_id: None,
+                expires_at: None,
+                valid_after: None,
+                client_id: Some(client_id.clone()),
             },
         }
     }

@@ -85,6 +85,10 @@ backends!(
     revocations_reach_a_second_instance,
     the_feed_asks_for_a_resync_after_its_connection_is_cut,
     a_follower_sees_every_revocation_once_in_log_order,
+    a_follower_reports_each_time_it_has_read_the_log_to_its_end,
+    the_log_end_is_the_newest_cursor,
+    disabling_a_user_is_logged_once_and_enabling_is_not,
+    disabling_or_deleting_a_client_is_logged,
     logout_all_sets_sessions_valid_after_and_logs_it,
     audit_queries_filter_by_action_actor_and_time,
     the_newest_unretired_key_is_active,
@@ -212,7 +216,7 @@ async fn changing_a_missing_user_is_not_found(ctx: Ctx) {
     let ghost = UserId::new(T0);
     let not_found =
         |r: Result<(), StoreError>| matches!(r, Err(StoreError::NotFound { what: "user" }));
-    assert!(not_found(store.set_user_disabled(ghost, true).await));
+    assert!(not_found(store.set_user_disabled(ghost, true, T0).await));
     assert!(not_found(store.set_password_hash(ghost, "x").await));
     assert!(not_found(
         store.set_sessions_valid_after(ghost, T0, T0).await
@@ -228,7 +232,7 @@ async fn changing_a_missing_user_is_not_found(ctx: Ctx) {
     );
 
     let alice = user(store, "alice").await;
-    store.set_user_disabled(alice, true).await.unwrap();
+    store.set_user_disabled(alice, true, T0).await.unwrap();
     store
         .set_password_hash(alice, "$argon2id$new")
         .await
@@ -871,6 +875,198 @@ async fn a_follower_sees_every_revocation_once_in_log_order(ctx: Ctx) {
     );
 }
 
+async fn a_follower_reports_each_time_it_has_read_the_log_to_its_end(ctx: Ctx) {
+    use gatehouse_store::Followed;
+    let store = ctx.store.clone();
+    let exp = T0 + Duration::minutes(15);
+    store.revoke_jti("before", exp, T0).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let mut follower = gatehouse_store::follow_revocation_log(
+        store.clone(),
+        RevocationCursor::START,
+        StdDuration::from_millis(20),
+    );
+    // What the log held comes first, then the report that it was read to its end.
+    let Followed::Event(event) = within_30s(&mut follower).await.unwrap() else {
+        panic!("the logged event first");
+    };
+    assert!(matches!(event.revocation, Revocation::Token { ref jti, .. } if jti == "before"));
+    let Followed::CaughtUp { as_of: first } = within_30s(&mut follower).await.unwrap() else {
+        panic!("caught up after the log's only event");
+    };
+    assert!(
+        first >= started,
+        "the read began after the follower was made"
+    );
+    // With nothing new, each poll reports again, later each time.
+    let Followed::CaughtUp { as_of: second } = within_30s(&mut follower).await.unwrap() else {
+        panic!("nothing was revoked meanwhile");
+    };
+    assert!(second > first);
+    // A new revocation comes before the report of the read that found it (on PostgreSQL it
+    // may also arrive live first; either way, in log order and once).
+    store.revoke_jti("later", exp, T0).await.unwrap();
+    let committed = tokio::time::Instant::now();
+    loop {
+        match within_30s(&mut follower).await.unwrap() {
+            Followed::Event(event) => {
+                assert!(
+                    matches!(event.revocation, Revocation::Token { ref jti, .. } if jti == "later")
+                );
+                break;
+            }
+            Followed::CaughtUp { as_of } => assert!(
+                as_of < committed,
+                "a read that began after the commit would have found the event"
+            ),
+        }
+    }
+    let Followed::CaughtUp { as_of } = within_30s(&mut follower).await.unwrap() else {
+        panic!("nothing more was revoked");
+    };
+    assert!(as_of > second);
+}
+
+async fn the_log_end_is_the_newest_cursor(ctx: Ctx) {
+    let store = ctx.store.clone();
+    assert_eq!(
+        store.revocation_log_end().await.unwrap(),
+        RevocationCursor::START
+    );
+    let exp = T0 + Duration::minutes(15);
+    store.revoke_jti("old-0", exp, T0).await.unwrap();
+    store.revoke_jti("old-1", exp, T0).await.unwrap();
+    let end = store.revocation_log_end().await.unwrap();
+    let log = store
+        .revocations_since(RevocationCursor::START, 10)
+        .await
+        .unwrap();
+    assert_eq!(end, log[1].cursor);
+    // Following from the end skips the history and delivers what comes next.
+    let mut follower =
+        gatehouse_store::follow_revocations(store.clone(), end, StdDuration::from_millis(20));
+    store.revoke_jti("new", exp, T0).await.unwrap();
+    let event = within_30s(&mut follower).await.unwrap();
+    assert!(matches!(event.revocation, Revocation::Token { ref jti, .. } if jti == "new"));
+    // The end never moves back, even when the log has been purged empty.
+    store.purge_expired(exp + Duration::days(2)).await.unwrap();
+    assert_eq!(
+        store
+            .revocations_since(RevocationCursor::START, 10)
+            .await
+            .unwrap(),
+        []
+    );
+    store
+        .revoke_jti(
+            "after-purge",
+            exp + Duration::days(3),
+            exp + Duration::days(2),
+        )
+        .await
+        .unwrap();
+    assert!(store.revocation_log_end().await.unwrap() > event.cursor);
+}
+
+async fn disabling_a_user_is_logged_once_and_enabling_is_not(ctx: Ctx) {
+    let store = ctx.store.as_ref();
+    let alice = user(store, "alice").await;
+    let at = T0 + Duration::milliseconds(1500);
+    store.set_user_disabled(alice, true, at).await.unwrap();
+    assert!(store.user(alice).await.unwrap().unwrap().disabled);
+    // Disabling again changes nothing and is no news; enabling revokes nothing.
+    store.set_user_disabled(alice, true, at).await.unwrap();
+    store.set_user_disabled(alice, false, at).await.unwrap();
+    assert!(!store.user(alice).await.unwrap().unwrap().disabled);
+    store.set_user_disabled(alice, false, at).await.unwrap();
+    let log = store
+        .revocations_since(RevocationCursor::START, 10)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 1, "{log:?}");
+    // Like a deletion: every token issued up to the change, even earlier in its second.
+    assert_eq!(
+        log[0].revocation,
+        Revocation::User {
+            user_id: alice,
+            valid_after: T0 + Duration::seconds(2)
+        }
+    );
+    assert_eq!(log[0].at, T0 + Duration::seconds(1));
+}
+
+async fn disabling_or_deleting_a_client_is_logged(ctx: Ctx) {
+    let store = ctx.store.as_ref();
+    let new = |id: &str| NewClient {
+        client_id: id.to_owned(),
+        secret_hash: "$argon2id$secret".to_owned(),
+        name: id.to_owned(),
+        roles: vec![],
+        scopes: vec![],
+    };
+    store.create_client(new("billing"), T0).await.unwrap();
+    store.create_client(new("reports"), T0).await.unwrap();
+    let not_found =
+        |r: Result<(), StoreError>| matches!(r, Err(StoreError::NotFound { what: "client" }));
+    assert!(not_found(
+        store.set_client_disabled("ghost", true, T0).await
+    ));
+    assert!(not_found(store.delete_client("ghost", T0).await));
+
+    store
+        .set_client_disabled("billing", true, T0)
+        .await
+        .unwrap();
+    assert!(store.client("billing").await.unwrap().unwrap().disabled);
+    store
+        .set_client_disabled("billing", true, T0)
+        .await
+        .unwrap();
+    store
+        .set_client_disabled("billing", false, T0)
+        .await
+        .unwrap();
+    assert!(!store.client("billing").await.unwrap().unwrap().disabled);
+    store.delete_client("reports", T0).await.unwrap();
+
+    let log = store
+        .revocations_since(RevocationCursor::START, 10)
+        .await
+        .unwrap();
+    let revocations: Vec<_> = log.into_iter().map(|e| e.revocation).collect();
+    assert_eq!(
+        revocations,
+        [
+            Revocation::Client {
+                client_id: "billing".into()
+            },
+            Revocation::Client {
+                client_id: "reports".into()
+            },
+        ]
+    );
+    // The live feed carries the new kind too.
+    if let Some(mut feed) = store.subscribe_revocations().await.unwrap() {
+        assert_eq!(
+            within_30s(&mut feed).await.unwrap(),
+            RevocationFeedItem::Resync
+        );
+        store
+            .set_client_disabled("billing", true, T0)
+            .await
+            .unwrap();
+        let RevocationFeedItem::Event(event) = within_30s(&mut feed).await.unwrap() else {
+            panic!("the live event");
+        };
+        assert_eq!(
+            event.revocation,
+            Revocation::Client {
+                client_id: "billing".into()
+            }
+        );
+    }
+}
+
 async fn logout_all_sets_sessions_valid_after_and_logs_it(ctx: Ctx) {
     let store = ctx.store.as_ref();
     let alice = user(store, "alice").await;
@@ -1140,7 +1336,10 @@ async fn clients_round_trip_with_roles_and_scopes(ctx: Ctx) {
         "the failed insert left nothing"
     );
 
-    store.set_client_disabled("reports", true).await.unwrap();
+    store
+        .set_client_disabled("reports", true, T0)
+        .await
+        .unwrap();
     store
         .set_client_secret("reports", "$argon2id$rotated")
         .await
@@ -1149,9 +1348,9 @@ async fn clients_round_trip_with_roles_and_scopes(ctx: Ctx) {
     assert!(read.disabled);
     assert_eq!(read.secret_hash, "$argon2id$rotated");
     assert_eq!(store.list_clients().await.unwrap(), [read]);
-    store.delete_client("reports").await.unwrap();
+    store.delete_client("reports", T0).await.unwrap();
     assert!(matches!(
-        store.delete_client("reports").await,
+        store.delete_client("reports", T0).await,
         Err(StoreError::NotFound { what: "client" })
     ));
 }

@@ -67,7 +67,7 @@ both_backends!(async fn an_unknown_user_and_a_wrong_password_get_the_same_401(ap
 
 both_backends!(async fn a_disabled_account_gets_the_same_401(app) {
     let alice = app.create_user("alice", &[]).await;
-    app.state.store().set_user_disabled(alice.user.id, true).await.unwrap();
+    app.state.store().set_user_disabled(alice.user.id, true, app.state.now()).await.unwrap();
     assert_problem(login(&app, "alice", TEST_PASSWORD).await, 401, "invalid_credentials").await;
 });
 

@@ -92,7 +92,7 @@ both_backends!(async fn an_access_token_expires_after_15_minutes(app) {
 
 both_backends!(async fn a_disabled_account_cannot_refresh(app) {
     let alice = app.create_user("alice", &[]).await;
-    app.state.store().set_user_disabled(alice.user.id, true).await.unwrap();
+    app.state.store().set_user_disabled(alice.user.id, true, app.state.now()).await.unwrap();
     assert_problem(refresh(&app, &alice.refresh_token).await, 401, "invalid_refresh_token").await;
 });
 

@@ -1,5 +1,6 @@
 //! A real nginx (the Debian package, installed by `.ci/run`) with `auth_request` pointing at
-//! `GET /auth/verify`, in front of the stand-in upstream: the README's nginx snippet, tested.
+//! `GET /auth/verify`, in front of the stand-in upstream: docs/gateway.md's nginx snippet,
+//! read from there, tested.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -7,9 +8,12 @@ use std::process::{Child, Command, Stdio};
 
 use gatehouse_testkit::json_body;
 
-use crate::gateway_support::{Upstream, gateway_test, spawn_gateway};
+use crate::gateway_support::{
+    Upstream, documented_snippet, gateway_test, replace_once, spawn_gateway,
+};
 
-/// The nginx configuration documented in docs/gateway.md, with test paths and ports.
+/// An nginx configuration around the snippet documented in docs/gateway.md (read from there),
+/// with test paths and ports.
 fn nginx_conf(
     dir: &Path,
     listen: SocketAddr,
@@ -17,6 +21,9 @@ fn nginx_conf(
     upstream: SocketAddr,
 ) -> String {
     let dir = dir.display();
+    let snippet = documented_snippet("nginx");
+    let snippet = replace_once(&snippet, "127.0.0.1:8080", &gatehouse.to_string());
+    let snippet = replace_once(&snippet, "127.0.0.1:9000", &upstream.to_string());
     format!(
         r#"
 daemon off;
@@ -34,25 +41,7 @@ http {{
     scgi_temp_path {dir}/scgi;
     server {{
         listen {listen};
-        location = /_gatehouse_verify {{
-            internal;
-            proxy_pass http://{gatehouse}/auth/verify;
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-            proxy_set_header X-Original-Method $request_method;
-            proxy_set_header X-Original-URI $request_uri;
-        }}
-        location / {{
-            auth_request /_gatehouse_verify;
-            auth_request_set $auth_subject $upstream_http_x_auth_subject;
-            auth_request_set $auth_username $upstream_http_x_auth_username;
-            auth_request_set $auth_roles $upstream_http_x_auth_roles;
-            proxy_set_header X-Auth-Subject $auth_subject;
-            proxy_set_header X-Auth-Username $auth_username;
-            proxy_set_header X-Auth-Roles $auth_roles;
-            proxy_set_header Authorization "";
-            proxy_pass http://{upstream};
-        }}
+{snippet}
     }}
 }}
 "#
@@ -139,6 +128,17 @@ gateway_test!(async fn nginx_auth_request_guards_an_upstream_with_gatehouse(back
     let user = app.create_user("alice", &[]).await;
     let forbidden = client.get(format!("{base}/api/reports")).bearer_auth(&user.token).send().await.unwrap();
     assert_eq!(forbidden.status(), 403);
+    // nginx passes the client's headers to the subrequest: a client-sent X-Forwarded-Method/
+    // X-Forwarded-Uri pair must not be what Gatehouse decides on.
+    let forged = client
+        .get(format!("{base}/api/reports"))
+        .bearer_auth(&user.token)
+        .header("x-forwarded-method", "GET")
+        .header("x-forwarded-uri", "/api/x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403, "the forged original request decided");
     let unrouted = client.get(format!("{base}/nowhere")).bearer_auth(&user.token).send().await.unwrap();
     assert_eq!(unrouted.status(), 403, "deny by default");
 
@@ -146,6 +146,8 @@ gateway_test!(async fn nginx_auth_request_guards_an_upstream_with_gatehouse(back
         .get(format!("{base}/api/items?page=2"))
         .bearer_auth(&user.token)
         .header("x-auth-subject", "forged")
+        .header("x-auth-groups", "Admins")
+        .header("x-auth-token", "forged")
         .send()
         .await
         .unwrap();
@@ -154,4 +156,9 @@ gateway_test!(async fn nginx_auth_request_guards_an_upstream_with_gatehouse(back
     assert_eq!(seen["path"], "/api/items");
     assert_eq!(seen["headers"]["x-auth-subject"], user.user.id.to_string());
     assert_eq!(seen["headers"]["x-auth-username"], "alice");
+    assert_eq!(seen["headers"]["x-auth-issuer"], "gatehouse");
+    // alice has no groups: Gatehouse's empty answer replaces the client's value.
+    assert!(seen["headers"].get("x-auth-groups").is_none(), "{seen}");
+    assert!(seen["headers"].get("x-auth-token").is_none(), "{seen}");
+    assert!(seen["headers"].get("authorization").is_none(), "{seen}");
 });

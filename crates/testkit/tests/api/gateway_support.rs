@@ -192,3 +192,32 @@ pub async fn spawn_gateway(
     })
     .await
 }
+
+/// docs/gateway.md, read at compile time: the proxy tests run its snippets verbatim.
+const GATEWAY_DOC: &str = include_str!("../../../../docs/gateway.md");
+
+/// The one ```` ```lang ```` block of docs/gateway.md.
+pub fn documented_snippet(lang: &str) -> String {
+    let fence = format!("```{lang}\n");
+    let mut blocks = GATEWAY_DOC.split(&fence).skip(1);
+    let block = blocks
+        .next()
+        .unwrap_or_else(|| panic!("docs/gateway.md has no {lang} block"));
+    assert!(
+        blocks.next().is_none(),
+        "docs/gateway.md should have one {lang} block"
+    );
+    let end = block.find("```").expect("the block ends");
+    block[..end].to_owned()
+}
+
+/// `text` with `from`, which must occur exactly once, replaced by `to` (so the tests notice
+/// when a documented snippet changes shape).
+pub fn replace_once(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "`{from}` should occur once in:\n{text}"
+    );
+    text.replacen(from, to, 1)
+}

@@ -17,6 +17,7 @@ mod auth_refresh;
 mod auth_session;
 mod auth_signup;
 mod errors;
+mod gateway_caddy;
 mod gateway_forward_auth;
 mod gateway_issuers;
 mod gateway_metrics;

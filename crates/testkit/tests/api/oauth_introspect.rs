@@ -72,7 +72,7 @@ both_backends!(async fn a_logged_out_or_logged_out_everywhere_token_is_inactive(
 both_backends!(async fn a_disabled_accounts_token_is_inactive_at_once(app) {
     add_client(&app).await;
     let alice = app.create_user("alice", &[]).await;
-    app.state.store().set_user_disabled(alice.user.id, true).await.unwrap();
+    app.state.store().set_user_disabled(alice.user.id, true, app.state.now()).await.unwrap();
     assert_eq!(introspect(&app, &alice.token).await, json!({"active": false}));
 });
 

@@ -123,7 +123,7 @@ both_backends!(async fn a_wrong_or_missing_client_secret_is_401_invalid_client_w
 
 both_backends!(async fn a_disabled_client_gets_no_token(app) {
     add_client(&app).await;
-    app.state.store().set_client_disabled("reports-job", true).await.unwrap();
+    app.state.store().set_client_disabled("reports-job", true, app.state.now()).await.unwrap();
     let response = post_form(&app, "/oauth/token", Some(("reports-job", CLIENT_SECRET)), &[("grant_type", "client_credentials")]).await;
     assert_oauth_error(response, 401, "invalid_client").await;
 });
