@@ -16,7 +16,12 @@ use crate::subject::Subject;
 #[derive(Debug, Clone)]
 pub enum CachedIdentity {
     /// A Gatehouse token (its revocation is checked on each use).
-    Local(Arc<LocalToken>),
+    Local {
+        /// The verified token, for the revocation check.
+        token: Arc<LocalToken>,
+        /// Its subject, shared by every request carrying the token.
+        subject: Arc<Subject>,
+    },
     /// An external issuer's token.
     External {
         /// The mapped subject.
@@ -30,7 +35,7 @@ impl CachedIdentity {
     /// The token's `exp`.
     pub fn expires_at(&self) -> UnixTime {
         match self {
-            Self::Local(token) => token.expires_at,
+            Self::Local { token, .. } => token.expires_at,
             Self::External { expires_at, .. } => *expires_at,
         }
     }

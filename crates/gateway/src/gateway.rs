@@ -274,9 +274,9 @@ impl Gateway {
         if let Some(identity) = self.cache.get(&key, now).await {
             Metrics::bump(&self.metrics.cache_hits);
             return match identity {
-                CachedIdentity::Local(local) => {
-                    self.check_revocation(&key, &local, now).await?;
-                    Ok(Arc::new(local.subject.clone()))
+                CachedIdentity::Local { token, subject } => {
+                    self.check_revocation(&key, &token, now).await?;
+                    Ok(subject)
                 }
                 CachedIdentity::External { subject, .. } => Ok(subject),
             };
@@ -291,9 +291,11 @@ impl Gateway {
             let verified = Arc::new(local.verify(token, now).await?);
             self.check_revocation(&key, &verified, now).await?;
             let subject = Arc::new(verified.subject.clone());
-            self.cache
-                .insert(key, CachedIdentity::Local(verified), now)
-                .await;
+            let cached = CachedIdentity::Local {
+                token: verified,
+                subject: Arc::clone(&subject),
+            };
+            self.cache.insert(key, cached, now).await;
             return Ok(subject);
         }
         let keys = self
@@ -391,8 +393,9 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, Denial> {
     let token = token.trim_start_matches(' ');
     // RFC 6750 b68token characters; this also rules out spaces and commas. Checked byte by
     // byte with `matches!`: this runs over the whole token on every request.
-    let b64token =
-        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=');
+    let b64token = |b: u8| {
+        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+    };
     if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || !token.bytes().all(b64token) {
         return Err(Denial::NotBearer);
     }

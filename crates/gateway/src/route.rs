@@ -99,9 +99,9 @@ impl<'a> RequestPath<'a> {
         }
         let bytes = path.as_bytes();
         let encoded = |at: usize, hex: &[u8; 2]| {
-            bytes.get(at + 1..at + 3).is_some_and(|pair| {
-                pair[0] == hex[0] && pair[1].eq_ignore_ascii_case(&hex[1])
-            })
+            bytes
+                .get(at + 1..at + 3)
+                .is_some_and(|pair| pair[0] == hex[0] && pair[1].eq_ignore_ascii_case(&hex[1]))
         };
         for (at, &byte) in bytes.iter().enumerate() {
             if byte == b'\\' || (byte == b'%' && (encoded(at, b"2f") || encoded(at, b"5c"))) {
@@ -598,7 +598,11 @@ mod tests {
         assert_eq!(RequestPath::parse("x"), Err(UnsafePath::NotAbsolute));
         assert!(RequestPath::parse("/files/a..b/.hidden").is_ok());
         for dots in ["/a/%2E%2e", "/a/.%2e/b", "/a/%2e.", "/a/%2E", "/.."] {
-            assert_eq!(RequestPath::parse(dots), Err(UnsafePath::DotSegment), "{dots}");
+            assert_eq!(
+                RequestPath::parse(dots),
+                Err(UnsafePath::DotSegment),
+                "{dots}"
+            );
         }
         for separator in ["/a%2Fb", "/a%5cb", "/a%5C"] {
             assert_eq!(
@@ -607,7 +611,14 @@ mod tests {
                 "{separator}"
             );
         }
-        for fine in ["/a/...", "/a/%2e%2e%2e", "/a/%2", "/a/%", "/a/%2g", "/a/%25"] {
+        for fine in [
+            "/a/...",
+            "/a/%2e%2e%2e",
+            "/a/%2",
+            "/a/%",
+            "/a/%2g",
+            "/a/%25",
+        ] {
             assert!(RequestPath::parse(fine).is_ok(), "{fine}");
         }
     }

@@ -519,25 +519,24 @@ async fn gateway_request(state: AppState, service: Arc<LiveGateway>, request: Re
     let (mut parts, body) = request.into_parts();
     // Only a request with cookies and without `Authorization` can use the session cookie;
     // others (Bearer requests and public routes, the hot path) skip the lookup entirely.
-    let via_cookie = if parts.headers.contains_key(AUTHORIZATION)
-        || !parts.headers.contains_key(COOKIE)
-    {
-        false
-    } else {
-        let Ok(ClientInfo(client)) = ClientInfo::from_request_parts(&mut parts, &state).await;
-        let credential = session_credential(
-            &state,
-            &service,
-            &parts.method,
-            parts.uri.path(),
-            &mut parts.headers,
-            &client,
-        );
-        match credential.await {
-            Ok(via_cookie) => via_cookie,
-            Err(error) => return error.into_response(),
-        }
-    };
+    let via_cookie =
+        if parts.headers.contains_key(AUTHORIZATION) || !parts.headers.contains_key(COOKIE) {
+            false
+        } else {
+            let Ok(ClientInfo(client)) = ClientInfo::from_request_parts(&mut parts, &state).await;
+            let credential = session_credential(
+                &state,
+                &service,
+                &parts.method,
+                parts.uri.path(),
+                &mut parts.headers,
+                &client,
+            );
+            match credential.await {
+                Ok(via_cookie) => via_cookie,
+                Err(error) => return error.into_response(),
+            }
+        };
     let request = Request::from_parts(parts, body);
     let decision = service
         .gateway

@@ -34,7 +34,11 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// per request on the gateway's hot path.
 pub fn new_request_id() -> Option<HeaderValue> {
     let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
-    HeaderValue::from_str(id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer())).ok()
+    HeaderValue::from_str(
+        id.hyphenated()
+            .encode_lower(&mut uuid::Uuid::encode_buffer()),
+    )
+    .ok()
 }
 
 /// The request's id: the client's `X-Request-Id` if it sent one, otherwise a new one, which is
