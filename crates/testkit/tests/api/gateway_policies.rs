@@ -207,3 +207,35 @@ gateway_test!(async fn an_upstream_token_proves_the_request_came_through_the_gat
     // It is no access token: the gateway refuses it as one.
     assert_problem(app.get_as(&token, "/api/x").await, 401, "invalid_token").await;
 });
+
+// Proxied requests skip the server's layers (the hot path), so the gateway gives them their
+// request id itself: the upstream and the client see the same one, a client's own id is kept,
+// and the gateway's own refusals are marked nosniff like every problem answer.
+gateway_test!(async fn proxied_requests_carry_a_request_id_to_the_upstream_and_back(backend) {
+    let upstream = Upstream::start().await;
+    let app = spawn_gateway(backend, &upstream, |_| {}).await;
+    let response = app.get("/public/hello").await;
+    assert_eq!(response.status(), 200);
+    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(uuid::Uuid::parse_str(&id).unwrap().get_version_num(), 4, "{id}");
+    let seen = json_body(response).await;
+    assert_eq!(seen["headers"]["x-request-id"], id.as_str());
+
+    let again = app.get("/public/hello").await;
+    assert_ne!(again.headers()["x-request-id"].to_str().unwrap(), id, "ids are not reused");
+
+    let response = app
+        .client
+        .get(app.url("/public/hello"))
+        .header("x-request-id", "trace-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "trace-123");
+    assert_eq!(json_body(response).await["headers"]["x-request-id"], "trace-123");
+
+    let refused = app.get("/api/things").await;
+    assert!(refused.headers().contains_key("x-request-id"));
+    assert_eq!(refused.headers()["x-content-type-options"], "nosniff");
+    assert_problem(refused, 401, "missing_token").await;
+});
