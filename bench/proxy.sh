@@ -10,7 +10,11 @@
 # Prints requests/s and p99 per target and the ratios the gateway issue asks for:
 # Gatehouse/nginx throughput (goal >= 80 %) and added p99 vs nginx (goal < 1 ms).
 #
-#   bench/proxy.sh [DURATION_SECONDS] [CONNECTIONS]    (defaults: 10 s, 32 connections)
+#   bench/proxy.sh [DURATION_SECONDS] [CONNECTIONS] [ROUNDS]    (defaults: 10 s, 32, 3)
+#
+# The targets are measured in ROUNDS interleaved rounds and each figure is the median of its
+# rounds: on a shared machine one run can be off by 15 % either way, and a slow moment then
+# hits every target instead of one.
 #
 # Everything listens on 127.0.0.1 only; every wrk run is bounded by its duration. On a 2-core
 # machine wrk, nginx and Gatehouse share the cores, so the absolute figures are low; compare
@@ -20,6 +24,7 @@ cd "$(dirname "$0")/.."
 
 DURATION="${1:-10}"
 CONNECTIONS="${2:-32}"
+ROUNDS="${3:-3}"
 THREADS=2
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
@@ -129,13 +134,17 @@ run() { # name url [header]
   echo "$name $rps $p99" >>"$WORK/results"
 }
 
-echo "wrk: ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION} s per target; token alg ${ALG}"
-run upstream "http://127.0.0.1:$UP_PORT/api/items"
-run nginx "http://127.0.0.1:$NGX_PORT/api/items"
-run gatehouse_public "$GH/open/items"
-run gatehouse "$GH/api/items" -H "Authorization: Bearer $TOKEN"
+echo "wrk: ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION} s per target, ${ROUNDS} rounds; token alg ${ALG}"
+for round in $(seq 1 "$ROUNDS"); do
+  run upstream "http://127.0.0.1:$UP_PORT/api/items"
+  run nginx "http://127.0.0.1:$NGX_PORT/api/items"
+  run gatehouse_public "$GH/open/items"
+  run gatehouse "$GH/api/items" -H "Authorization: Bearer $TOKEN"
+  echo "round $round of $ROUNDS done" >&2
+done
 
 python3 - "$WORK/results" <<'PY'
+import statistics
 import sys
 
 def ms(text):
@@ -144,11 +153,15 @@ def ms(text):
             return float(text[: -len(unit)]) * factor
     raise ValueError(text)
 
-rows = {}
+runs = {}
 for line in open(sys.argv[1]):
     name, rps, p99 = line.split()
-    rows[name] = (float(rps), ms(p99))
-print(f"{'target':<28}{'requests/s':>12}{'p99 ms':>10}")
+    runs.setdefault(name, []).append((float(rps), ms(p99)))
+rows = {
+    name: (statistics.median(r for r, _ in found), statistics.median(p for _, p in found))
+    for name, found in runs.items()
+}
+print(f"{'target (median of rounds)':<28}{'requests/s':>12}{'p99 ms':>10}   requests/s of each round")
 labels = {
     "upstream": "upstream alone",
     "nginx": "nginx reverse proxy",
@@ -157,7 +170,8 @@ labels = {
 }
 for name in ("upstream", "nginx", "gatehouse_public", "gatehouse"):
     rps, p99 = rows[name]
-    print(f"{labels[name]:<28}{rps:>12.0f}{p99:>10.2f}")
+    each = " ".join(f"{r:.0f}" for r, _ in runs[name])
+    print(f"{labels[name]:<28}{rps:>12.0f}{p99:>10.2f}   {each}")
 g, n = rows["gatehouse"], rows["nginx"]
 print(f"Gatehouse / nginx throughput: {g[0] / n[0] * 100:.0f} %  (goal >= 80 %)")
 print(f"Gatehouse p99 - nginx p99:    {g[1] - n[1]:+.2f} ms (goal < 1 ms)")

@@ -2,7 +2,7 @@
 //! Bounded in entries, each kept no longer than its token's `exp`; revocation of Gatehouse
 //! tokens is still checked on every request by the caller.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use gatehouse_token::UnixTime;
@@ -21,6 +21,9 @@ pub enum CachedIdentity {
         token: Arc<LocalToken>,
         /// Its subject, shared by every request carrying the token.
         subject: Arc<Subject>,
+        /// Its last passed revocation check, kept with the token so that a warm request
+        /// needs no second lookup.
+        passed: Arc<PassedCheck>,
     },
     /// An external issuer's token.
     External {
@@ -38,6 +41,28 @@ impl CachedIdentity {
             Self::Local { token, .. } => token.expires_at,
             Self::External { expires_at, .. } => *expires_at,
         }
+    }
+}
+
+/// When a cached Gatehouse token last passed its revocation check, and at which
+/// [`RevocationFeed::generation`](crate::revocation::RevocationFeed::generation) that check
+/// began.
+#[derive(Debug, Default)]
+pub struct PassedCheck(Mutex<Option<(u64, UnixTime)>>);
+
+impl PassedCheck {
+    /// Whether a check passed at `generation` less than `window` before `now`.
+    pub fn holds(&self, generation: u64, now: UnixTime, window: Duration) -> bool {
+        let window = i64::try_from(window.as_secs()).unwrap_or(i64::MAX);
+        let last = *self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        last.is_some_and(|(passed_generation, at)| {
+            passed_generation == generation && now.as_secs().saturating_sub(at.as_secs()) < window
+        })
+    }
+
+    /// Records a check that began at `generation` and passed at `now`.
+    pub fn record(&self, generation: u64, now: UnixTime) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some((generation, now));
     }
 }
 
@@ -149,6 +174,17 @@ mod tests {
                 .await
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_passed_check_holds_for_its_generation_within_the_window() {
+        let passed = PassedCheck::default();
+        let window = Duration::from_secs(60);
+        assert!(!passed.holds(0, UnixTime::from_secs(100), window));
+        passed.record(3, UnixTime::from_secs(100));
+        assert!(passed.holds(3, UnixTime::from_secs(159), window));
+        assert!(!passed.holds(3, UnixTime::from_secs(160), window));
+        assert!(!passed.holds(4, UnixTime::from_secs(101), window));
     }
 
     #[tokio::test]

@@ -10,7 +10,7 @@ use http::Method;
 use http::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
 use crate::authn::{LocalTokens, verify_external};
-use crate::cache::{CachedIdentity, TokenCache};
+use crate::cache::{CachedIdentity, PassedCheck, TokenCache};
 use crate::config::GatewayConfig;
 use crate::denial::Denial;
 use crate::error::Error;
@@ -104,9 +104,6 @@ pub struct Gateway {
     metrics: Arc<Metrics>,
     signer: Option<Arc<dyn UpstreamSigner>>,
     upstream_tokens: UpstreamTokenCache,
-    /// Tokens (by cache key) whose revocation check passed less than [`REVOCATION_RECHECK`]
-    /// ago, with the [`RevocationFeed::generation`] the check began at.
-    not_revoked: moka::future::Cache<[u8; 32], u64>,
     revocations: Arc<RevocationFeed>,
 }
 
@@ -147,10 +144,6 @@ impl Gateway {
             metrics: Arc::default(),
             signer: None,
             upstream_tokens: UpstreamTokenCache::new(TOKEN_CACHE_CAPACITY),
-            not_revoked: moka::future::Cache::builder()
-                .max_capacity(TOKEN_CACHE_CAPACITY)
-                .time_to_live(REVOCATION_RECHECK)
-                .build(),
             revocations: Arc::default(),
         })
     }
@@ -274,8 +267,12 @@ impl Gateway {
         if let Some(identity) = self.cache.get(&key, now).await {
             Metrics::bump(&self.metrics.cache_hits);
             return match identity {
-                CachedIdentity::Local { token, subject } => {
-                    self.check_revocation(&key, &token, now).await?;
+                CachedIdentity::Local {
+                    token,
+                    subject,
+                    passed,
+                } => {
+                    self.check_revocation(&passed, &token, now).await?;
                     Ok(subject)
                 }
                 CachedIdentity::External { subject, .. } => Ok(subject),
@@ -289,11 +286,13 @@ impl Gateway {
         let iss = peek.issuer.as_deref().unwrap_or_default();
         if let Some(local) = self.local.as_ref().filter(|l| l.issuer() == iss) {
             let verified = Arc::new(local.verify(token, now).await?);
-            self.check_revocation(&key, &verified, now).await?;
+            let passed = Arc::new(PassedCheck::default());
+            self.check_revocation(&passed, &verified, now).await?;
             let subject = Arc::new(verified.subject.clone());
             let cached = CachedIdentity::Local {
                 token: verified,
                 subject: Arc::clone(&subject),
+                passed,
             };
             self.cache.insert(key, cached, now).await;
             return Ok(subject);
@@ -318,7 +317,7 @@ impl Gateway {
     /// "nothing was revoked" is known, not assumed).
     async fn check_revocation(
         &self,
-        key: &[u8; 32],
+        passed: &PassedCheck,
         token: &crate::authn::LocalToken,
         now: UnixTime,
     ) -> Result<(), Denial> {
@@ -328,11 +327,11 @@ impl Gateway {
         // Read before the store is asked: a revocation committed while it answers moves the
         // generation, so the answer is not trusted past that.
         let generation = self.revocations.generation();
-        if self.revocations.is_fresh() && self.not_revoked.get(key).await == Some(generation) {
+        if self.revocations.is_fresh() && passed.holds(generation, now, REVOCATION_RECHECK) {
             return Ok(());
         }
         local.check_revocation(token, now).await?;
-        self.not_revoked.insert(*key, generation).await;
+        passed.record(generation, now);
         Ok(())
     }
 
@@ -343,7 +342,6 @@ impl Gateway {
     /// revocation its follower of the revocation log reads (any instance, the CLI).
     pub fn revocations_changed(&self) {
         self.revocations.changed();
-        self.not_revoked.invalidate_all();
     }
 
     /// Rewrites request headers for the upstream: strips every client identity header (and
