@@ -585,10 +585,13 @@ async fn gateway_request(state: AppState, service: Arc<LiveGateway>, request: Re
     if let Err(error) = prepared {
         return ApiError::internal(error).into_response();
     }
+    // No request span on this path (it skips the server's layers): the id goes into the log
+    // line itself.
+    let request_id = parts.headers.get(crate::routes::REQUEST_ID).cloned();
     let request = Request::from_parts(parts, body);
     match service.proxy.forward(request, target, &forwarded).await {
         Ok(response) => response.map(Body::new),
-        Err(error) => upstream_error(&error).into_response(),
+        Err(error) => upstream_error(&error, request_id.as_ref()).into_response(),
     }
 }
 
@@ -606,8 +609,11 @@ fn upstream_target(
     upstream.uri_for(&route.upstream_path(&path), request.uri().query())
 }
 
-fn upstream_error(error: &gatehouse_gateway::Error) -> ApiError {
-    tracing::warn!(%error, "upstream request failed");
+fn upstream_error(error: &gatehouse_gateway::Error, request_id: Option<&HeaderValue>) -> ApiError {
+    let request_id = request_id
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or_default();
+    tracing::warn!(%error, request_id, "upstream request failed");
     match error {
         gatehouse_gateway::Error::UpstreamTimeout { .. } => ApiError::with_status(
             StatusCode::GATEWAY_TIMEOUT,
