@@ -3,15 +3,14 @@
 //! read from there, tested.
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use gatehouse_server::config::gateway::AllowConfig;
 use gatehouse_testkit::{assert_problem, json_body};
 use serde_json::Value;
 
 use crate::gateway_support::{
-    Upstream, documented_snippet, gateway_test, replace_once, spawn_gateway,
+    ProxyProcess, Upstream, documented_snippet, gateway_test, replace_once, spawn_gateway,
 };
 
 /// The documented Caddyfile with test addresses, plus global options for the test only: no
@@ -30,69 +29,26 @@ fn caddyfile(listen: SocketAddr, gatehouse: SocketAddr, upstream: SocketAddr) ->
     format!("{{\n\tadmin off\n}}\n\n{snippet}")
 }
 
-/// Caddy as a child process; killed when dropped.
-struct Caddy {
-    child: Child,
-    addr: SocketAddr,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Caddy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn caddy_binary() -> Option<&'static str> {
-    ["/usr/bin/caddy", "/usr/local/bin/caddy", "/usr/sbin/caddy"]
-        .into_iter()
-        .find(|path| Path::new(path).exists())
-}
-
-async fn start_caddy(gatehouse: SocketAddr, upstream: SocketAddr) -> Option<Caddy> {
-    let Some(binary) = caddy_binary() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "caddy must be installed on CI (.ci/run)"
-        );
-        eprintln!("caddy is not installed; skipping (apt-get install -y caddy)");
-        return None;
-    };
+async fn start_caddy(gatehouse: SocketAddr, upstream: SocketAddr) -> Option<ProxyProcess> {
+    let binary = ProxyProcess::binary(
+        "caddy",
+        &["/usr/bin/caddy", "/usr/local/bin/caddy", "/usr/sbin/caddy"],
+    )?;
     let dir = tempfile::tempdir().unwrap();
-    // A free port: bind, read it, release it for Caddy.
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let addr = ProxyProcess::free_addr();
     let config = dir.path().join("Caddyfile");
     std::fs::write(&config, caddyfile(addr, gatehouse, upstream)).unwrap();
     let log = std::fs::File::create(dir.path().join("caddy.log")).unwrap();
+    let mut command = Command::new(binary);
     // Caddy keeps state (autosaved config, certificates) under $HOME / $XDG_*: keep it here.
-    let child = Command::new(binary)
+    command
         .args(["run", "--adapter", "caddyfile", "--config"])
         .arg(&config)
         .env("HOME", dir.path())
         .env("XDG_CONFIG_HOME", dir.path())
         .env("XDG_DATA_HOME", dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let mut caddy = Caddy { child, addr, dir };
-    // Wait until Caddy accepts connections (or has exited).
-    for _ in 0..400 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return Some(caddy);
-        }
-        if let Some(status) = caddy.child.try_wait().unwrap() {
-            let log = std::fs::read_to_string(caddy.dir.path().join("caddy.log"));
-            panic!("caddy exited with {status}: {}", log.unwrap_or_default());
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("caddy did not start listening on {addr}");
+        .stderr(log);
+    Some(ProxyProcess::start(command, addr, dir, "caddy.log").await)
 }
 
 /// The identity headers (and `Authorization`) the upstream received.

@@ -4,12 +4,12 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use gatehouse_testkit::json_body;
 
 use crate::gateway_support::{
-    Upstream, documented_snippet, gateway_test, replace_once, spawn_gateway,
+    ProxyProcess, Upstream, documented_snippet, gateway_test, replace_once, spawn_gateway,
 };
 
 /// An nginx configuration around the snippet documented in docs/gateway.md (read from there),
@@ -48,73 +48,25 @@ http {{
     )
 }
 
-/// nginx as a child process; killed when dropped.
-struct Nginx {
-    child: Child,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn nginx_binary() -> Option<&'static str> {
-    ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
-        .into_iter()
-        .find(|path| Path::new(path).exists())
-}
-
-async fn start_nginx(gatehouse: SocketAddr, upstream: SocketAddr) -> Option<Nginx> {
-    let Some(binary) = nginx_binary() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "nginx must be installed on CI (.ci/run)"
-        );
-        eprintln!("nginx is not installed; skipping (apt-get install -y nginx)");
-        return None;
-    };
+async fn start_nginx(gatehouse: SocketAddr, upstream: SocketAddr) -> Option<ProxyProcess> {
+    let binary = ProxyProcess::binary(
+        "nginx",
+        &["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"],
+    )?;
     let dir = tempfile::tempdir().unwrap();
-    // A free port: bind, read it, release it for nginx.
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let addr = ProxyProcess::free_addr();
     let conf = dir.path().join("nginx.conf");
     std::fs::write(&conf, nginx_conf(dir.path(), addr, gatehouse, upstream)).unwrap();
-    let child = Command::new(binary)
+    let mut command = Command::new(binary);
+    command
         .arg("-c")
         .arg(&conf)
         .arg("-p")
         .arg(dir.path())
         .arg("-e")
         .arg(dir.path().join("error.log"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut nginx = Nginx {
-        child,
-        addr,
-        _dir: dir,
-    };
-    // Wait until nginx accepts connections (or has exited).
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return Some(nginx);
-        }
-        if let Some(status) = nginx.child.try_wait().unwrap() {
-            let log =
-                std::fs::read_to_string(nginx._dir.path().join("error.log")).unwrap_or_default();
-            panic!("nginx exited with {status}: {log}");
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("nginx did not start listening on {addr}");
+        .stderr(Stdio::null());
+    Some(ProxyProcess::start(command, addr, dir, "error.log").await)
 }
 
 gateway_test!(async fn nginx_auth_request_guards_an_upstream_with_gatehouse(backend) {

@@ -221,3 +221,77 @@ pub fn replace_once(text: &str, from: &str, to: &str) -> String {
     );
     text.replacen(from, to, 1)
 }
+
+/// A real proxy (nginx, Caddy) that a test runs in front of Gatehouse as a child process, in
+/// its own temporary folder; killed when dropped.
+pub struct ProxyProcess {
+    child: std::process::Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its folder (configuration, logs, state).
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for ProxyProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ProxyProcess {
+    /// The first of `paths` that exists. `None` (the test then skips) only off CI: under
+    /// `CI` a missing binary fails, because `.ci/run` installs it.
+    pub fn binary(name: &str, paths: &[&'static str]) -> Option<&'static str> {
+        let found = paths
+            .iter()
+            .copied()
+            .find(|path| std::path::Path::new(path).exists());
+        if found.is_none() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{name} must be installed on CI (.ci/run)"
+            );
+            eprintln!("{name} is not installed; skipping (apt-get install -y {name})");
+        }
+        found
+    }
+
+    /// A free loopback address (bound, read and released) for the proxy to listen on.
+    pub fn free_addr() -> SocketAddr {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+    }
+
+    /// Spawns `command` and waits until it accepts connections on `addr`; if it exits first,
+    /// panics with the log file `log` (a name inside `dir`).
+    pub async fn start(
+        mut command: std::process::Command,
+        addr: SocketAddr,
+        dir: tempfile::TempDir,
+        log: &str,
+    ) -> Self {
+        let child = command
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut process = Self { child, addr, dir };
+        for _ in 0..400 {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                return process;
+            }
+            if let Some(status) = process.child.try_wait().unwrap() {
+                let log = std::fs::read_to_string(process.dir.path().join(log));
+                panic!(
+                    "{command:?} exited with {status}: {}",
+                    log.unwrap_or_default()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("{command:?} did not start listening on {addr}");
+    }
+}
