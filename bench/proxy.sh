@@ -31,8 +31,13 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 [[ -x "$NGINX" ]] || { echo "nginx is missing: apt-get install -y nginx" >&2; exit 1; }
 
-cargo build --release -p gatehouse --bin gatehouse --quiet
-BIN="target/release/gatehouse"
+# BENCH_GATEHOUSE_BIN=<path> measures another build (e.g. an older commit's) instead of this tree's.
+if [[ -n "${BENCH_GATEHOUSE_BIN:-}" ]]; then
+  BIN="$BENCH_GATEHOUSE_BIN"
+else
+  cargo build --release -p gatehouse --bin gatehouse --quiet
+  BIN="target/release/gatehouse"
+fi
 
 WORK="$(mktemp -d)"
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
