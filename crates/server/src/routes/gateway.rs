@@ -348,7 +348,9 @@ async fn metrics(State(state): State<AppState>, request: Request) -> Response {
 }
 
 /// Middleware answering CORS (preflights and response headers) with the live gateway's
-/// `[cors]`, so a reload applies to it too. Outermost, so a preflight never needs a token.
+/// `[cors]`, so a reload applies to it too: outermost on the server's own routes, so a
+/// preflight never needs a token. The gateway fallback ([`proxy`]) applies the same layer
+/// itself.
 pub async fn cors(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let live = state.gateway().current();
     match live.cors() {
