@@ -107,9 +107,7 @@ impl IdentityHeaders {
     pub fn strip(&self, headers: &mut HeaderMap, keep_authorization: bool) {
         let doomed: Vec<HeaderName> = headers
             .keys()
-            .filter(|name| {
-                name.as_str().starts_with(&self.strip_prefix) || self.own_names().contains(name)
-            })
+            .filter(|name| self.claims_identity(name))
             .cloned()
             .collect();
         for name in doomed {
@@ -188,14 +186,18 @@ impl IdentityHeaders {
     ) -> Vec<HeaderName> {
         let mut doomed = vec![self.token.clone()];
         for name in request.keys() {
-            let claims_identity =
-                name.as_str().starts_with(&self.strip_prefix) || self.own_names().contains(&name);
             let answered = answer.get(name).is_some_and(|value| !value.is_empty());
-            if claims_identity && !answered && !doomed.contains(name) {
+            if self.claims_identity(name) && !answered && !doomed.contains(name) {
                 doomed.push(name.clone());
             }
         }
         doomed
+    }
+
+    /// Whether a request header claims an identity: one of the configured names, or any name
+    /// with the strip prefix.
+    fn claims_identity(&self, name: &HeaderName) -> bool {
+        name.as_str().starts_with(&self.strip_prefix) || self.own_names().contains(&name)
     }
 
     /// Inserts one value, cut to the cap; returns whether it was cut.
