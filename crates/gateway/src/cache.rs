@@ -1,6 +1,7 @@
 //! The verified-token cache: a repeated token costs a hash lookup instead of a signature check.
-//! Bounded in entries, each kept no longer than its token's `exp`; revocation of Gatehouse
-//! tokens is still checked on every request by the caller.
+//! Bounded in entries, each kept no longer than its token's `exp`. A Gatehouse token's entry
+//! also carries its last passed revocation check ([`PassedCheck`]); whether that check still
+//! holds is decided by the caller on every request.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
