@@ -1,10 +1,11 @@
-//! The reverse proxy: forwards a request to its upstream over a pooled keep-alive hyper client,
-//! streaming bodies in both directions (nothing is buffered, so server-sent events arrive as
+//! The reverse proxy: forwards a request to its upstream over pooled keep-alive hyper clients
+//! (one per serving thread, see [`Proxy`]), streaming bodies in both directions (nothing is buffered, so server-sent events arrive as
 //! they are produced and uploads flow straight through), tunnelling protocol upgrades
 //! (WebSocket), and reporting an unreachable or slow upstream as a typed [`Error`].
 
 use std::error::Error as StdError;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,6 +15,7 @@ use hyper::body::{Body, Incoming};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use thread_local::ThreadLocal;
 
 use crate::config::ProxyConfig;
 use crate::error::Error;
@@ -40,12 +42,18 @@ pub struct Forwarded {
     pub proto: &'static str,
 }
 
-/// A pooled HTTP/1.1 client to upstreams, generic over the request body type so the server can
+/// Pooled HTTP/1.1 clients to upstreams, generic over the request body type so the server can
 /// pass its own body through without copying.
+///
+/// Each serving thread gets a client of its own. A hyper client drives every pooled connection
+/// from a task on the runtime that opened it; with one shared pool, a request served by one
+/// thread would often borrow a connection driven by another, and every such request would pay
+/// two cross-thread wake-ups. Per-thread pools keep a proxied request on one thread from start
+/// to end (see `bench/proxy.sh` and docs/gateway.md).
 #[derive(Debug, Clone)]
-pub struct Proxy<B> {
-    client: Client<HttpConnector, B>,
-    read_timeout: Duration,
+pub struct Proxy<B: Send> {
+    clients: Arc<ThreadLocal<Client<HttpConnector, B>>>,
+    config: ProxyConfig,
 }
 
 impl<B> Proxy<B>
@@ -53,19 +61,25 @@ where
     B: Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
-    /// Builds the client: TCP_NODELAY, the configured connect timeout, and keep-alive pooling.
+    /// Prepares the clients; each thread builds its own on its first request.
     pub fn new(config: &ProxyConfig) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(config.connect_timeout));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(config.max_idle_per_host)
-            .build(connector);
         Self {
-            client,
-            read_timeout: config.read_timeout,
+            clients: Arc::new(ThreadLocal::new()),
+            config: config.clone(),
         }
+    }
+
+    /// This thread's client: TCP_NODELAY, the configured connect timeout, keep-alive pooling.
+    fn client(&self) -> &Client<HttpConnector, B> {
+        self.clients.get_or(|| {
+            let mut connector = HttpConnector::new();
+            connector.set_nodelay(true);
+            connector.set_connect_timeout(Some(self.config.connect_timeout));
+            Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(90))
+                .pool_max_idle_per_host(self.config.max_idle_per_host)
+                .build(connector)
+        })
     }
 
     /// Sends `request` to `target` (an absolute `http://` URI built by the route) and returns
@@ -108,12 +122,13 @@ where
         *request.uri_mut() = target;
         *request.version_mut() = http::Version::HTTP_11;
 
+        let read_timeout = self.config.read_timeout;
         let response =
-            match tokio::time::timeout(self.read_timeout, self.client.request(request)).await {
+            match tokio::time::timeout(read_timeout, self.client().request(request)).await {
                 Err(_elapsed) => {
                     return Err(Error::UpstreamTimeout {
                         upstream: origin(),
-                        timeout: self.read_timeout,
+                        timeout: read_timeout,
                     });
                 }
                 Ok(Err(source)) if !source.is_connect() => {

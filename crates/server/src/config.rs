@@ -93,6 +93,8 @@ pub struct ServerConfig {
     pub request_timeout: ConfigDuration,
     /// Time in-flight requests get to finish after SIGTERM/Ctrl-C. Default 10 s.
     pub shutdown_grace: ConfigDuration,
+    /// Serving threads, each with its own runtime (thread-per-core). Default: one per CPU.
+    pub workers: Option<std::num::NonZeroUsize>,
 }
 
 impl Default for ServerConfig {
@@ -103,6 +105,7 @@ impl Default for ServerConfig {
             body_limit_bytes: 64 * 1024,
             request_timeout: ConfigDuration::from_secs(30),
             shutdown_grace: ConfigDuration::from_secs(10),
+            workers: None,
         }
     }
 }
@@ -114,6 +117,13 @@ impl ServerConfig {
         self.public_url
             .clone()
             .unwrap_or_else(|| PublicUrl::from_socket_addr(listen))
+    }
+
+    /// The number of serving threads: `workers`, or one per CPU the process may use.
+    pub fn worker_count(&self) -> std::num::NonZeroUsize {
+        self.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN)
+        })
     }
 }
 
@@ -1123,6 +1133,20 @@ mod tests {
             from_env.database.revocation_poll.get(),
             Duration::from_secs(2)
         );
+    }
+
+    #[test]
+    fn workers_default_to_one_per_cpu_and_zero_is_refused() {
+        let config = Config::load(None, Vec::new(), &FlagOverrides::default()).unwrap();
+        assert_eq!(
+            config.server.worker_count(),
+            std::thread::available_parallelism().unwrap()
+        );
+        let config = load("", &[("GATEHOUSE_SERVER__WORKERS", "3")]).unwrap();
+        assert_eq!(config.server.worker_count().get(), 3);
+        let (key, text) = error_text(load("[server]\nworkers = 0\n", &[]));
+        assert_eq!(key.as_deref(), Some("server.workers"));
+        assert!(text.contains("nonzero"), "{text}");
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod routes;
 mod server;
 mod state;
 pub mod web;
+mod workers;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;

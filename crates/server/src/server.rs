@@ -1,5 +1,5 @@
-//! [`Server`]: opens the database, binds the listener, builds the state and serves until told
-//! to stop, finishing in-flight requests first.
+//! [`Server`]: opens the database, binds the listener, builds the state and serves (on the
+//! [`crate::workers`] threads) until told to stop, finishing in-flight requests first.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::routes;
 use crate::state::{AppState, StartupError};
+use crate::workers::Workers;
 
 /// A bound, ready-to-run server.
 #[derive(Debug)]
@@ -90,50 +91,55 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let grace = self.state.config().server.shutdown_grace.get();
-        let reloader = self
-            .state
-            .keys()
-            .spawn_reloader(Arc::clone(self.state.clock()));
+        let mut background = vec![
+            self.state
+                .keys()
+                .spawn_reloader(Arc::clone(self.state.clock())),
+            // Other instances' revocations (and the CLI's) reach the gateway through the log.
+            crate::revocations::spawn_follower(self.state.clone()),
+        ];
         // Installed before the first connection is accepted: from then on SIGHUP reloads.
-        let on_hangup = spawn_reload_on_hangup(self.state.clone());
-        // Other instances' revocations (and the CLI's) reach the gateway through the log.
-        let follower = crate::revocations::spawn_follower(self.state.clone());
+        background.extend(spawn_reload_on_hangup(self.state.clone()));
+        let background = AbortOnDrop(background);
         tracing::info!(
             addr = %self.addr,
             issuer = %self.state.public_url(),
             database = %self.state.config().database.url,
             "gatehouse is listening"
         );
-        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
-            shutdown.await;
-            tracing::info!("shutting down: finishing in-flight requests");
-            let _ = stopping_tx.send(());
-        };
-        let serve = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal);
-        let serve = std::pin::pin!(serve.into_future());
+        let listener = self.listener.into_std()?;
+        let mut workers =
+            Workers::spawn(listener, router, self.state.config().server.worker_count())?;
         let result = tokio::select! {
-            result = serve => result,
-            () = async {
-                // Once shutdown has begun, give in-flight requests `grace` before giving up.
-                let _ = stopping_rx.await;
-                tokio::time::sleep(grace).await;
-            } => {
+            // Only a failure stops a worker before the signal.
+            result = workers.next_stopped() => result,
+            () = shutdown => Ok(()),
+        };
+        tracing::info!("shutting down: finishing in-flight requests");
+        workers.drain();
+        let drained = tokio::select! {
+            drained = workers.all_stopped() => drained,
+            () = tokio::time::sleep(grace) => {
                 tracing::warn!("shutdown grace period over; dropping remaining connections");
                 Ok(())
             }
         };
-        reloader.abort();
-        follower.abort();
-        if let Some(task) = on_hangup {
+        drop(background);
+        self.state.store().close().await;
+        // Last: the workers' runtimes drive the database connections they opened.
+        workers.exit();
+        result.and(drained)
+    }
+}
+
+/// Background tasks that end with the server, even when it stops on an error.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for task in &self.0 {
             task.abort();
         }
-        self.state.store().close().await;
-        result
     }
 }
 
