@@ -386,17 +386,26 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, Denial> {
     if values.next().is_some() {
         return Err(Denial::NotBearer);
     }
-    let value = value.to_str().map_err(|_| Denial::NotBearer)?;
-    let (scheme, token) = value.split_once(' ').ok_or(Denial::NotBearer)?;
-    let token = token.trim_start_matches(' ');
-    // RFC 6750 b68token characters; this also rules out spaces and commas. Checked byte by
-    // byte with `matches!`: this runs over the whole token on every request.
+    let value = value.as_bytes();
+    let space = value
+        .iter()
+        .position(|&b| b == b' ')
+        .ok_or(Denial::NotBearer)?;
+    let (scheme, mut token) = value.split_at(space);
+    while let [b' ', rest @ ..] = token {
+        token = rest;
+    }
+    // RFC 6750 b68token characters; this also rules out spaces, commas and anything outside
+    // visible ASCII. Folded without an early exit so that the compiler checks many bytes per
+    // instruction: this runs over the whole token on every request.
     let b64token = |b: u8| {
         b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
     };
-    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || !token.bytes().all(b64token) {
+    let all_b64token = token.iter().fold(true, |ok, &b| ok & b64token(b));
+    if !scheme.eq_ignore_ascii_case(b"bearer") || token.is_empty() || !all_b64token {
         return Err(Denial::NotBearer);
     }
+    let token = std::str::from_utf8(token).map_err(|_| Denial::NotBearer)?;
     if token.len() > MAX_TOKEN_BYTES {
         return Err(Denial::NotBearer);
     }
