@@ -107,9 +107,11 @@ impl Server {
             database = %self.state.config().database.url,
             "gatehouse is listening"
         );
-        let listener = self.listener.into_std()?;
-        let mut workers =
-            Workers::spawn(listener, router, self.state.config().server.worker_count())?;
+        let mut workers = Workers::spawn(
+            self.listener,
+            router,
+            self.state.config().server.worker_count(),
+        )?;
         let result = tokio::select! {
             // Only a failure stops a worker before the signal.
             result = workers.next_stopped() => result,
