@@ -11,7 +11,7 @@ use moka::Expiry;
 use sha2::{Digest, Sha256};
 
 use crate::authn::LocalToken;
-use crate::subject::Subject;
+use crate::subject::Caller;
 
 /// What a cached token verified to.
 #[derive(Debug, Clone)]
@@ -21,7 +21,7 @@ pub enum CachedIdentity {
         /// The verified token, for the revocation check.
         token: Arc<LocalToken>,
         /// Its subject, shared by every request carrying the token.
-        subject: Arc<Subject>,
+        subject: Arc<Caller>,
         /// Its last passed revocation check, kept with the token so that a warm request
         /// needs no second lookup.
         passed: Arc<PassedCheck>,
@@ -29,7 +29,7 @@ pub enum CachedIdentity {
     /// An external issuer's token.
     External {
         /// The mapped subject.
-        subject: Arc<Subject>,
+        subject: Arc<Caller>,
         /// The token's `exp`.
         expires_at: UnixTime,
     },
@@ -151,11 +151,11 @@ impl TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::subject::IssuerName;
+    use crate::subject::{IssuerName, Subject};
 
     fn external(exp: i64) -> CachedIdentity {
         CachedIdentity::External {
-            subject: Arc::new(Subject::new("u", IssuerName::gatehouse())),
+            subject: Arc::new(Caller::new(Subject::new("u", IssuerName::gatehouse()))),
             expires_at: UnixTime::from_secs(exp),
         }
     }

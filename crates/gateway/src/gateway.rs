@@ -21,7 +21,7 @@ use crate::metrics::Metrics;
 use crate::policy::{Authorization, Missing};
 use crate::revocation::RevocationFeed;
 use crate::route::{Access, RequestPath, Route, RouteTable, UnsafePath};
-use crate::subject::{IssuerName, Subject};
+use crate::subject::{Caller, IssuerName};
 use crate::unverified;
 use crate::upstream_token::{UpstreamSigner, UpstreamTokenCache};
 
@@ -43,7 +43,7 @@ pub enum Decision<'a> {
         /// The matched route.
         route: &'a Route,
         /// The authenticated caller, for the identity headers.
-        subject: Option<Arc<Subject>>,
+        subject: Option<Arc<Caller>>,
     },
     /// No route matches (deny by default).
     NoRoute,
@@ -54,7 +54,7 @@ pub enum Decision<'a> {
     /// Authenticated, but the route's policy is not met.
     Forbidden {
         /// Who asked.
-        subject: Arc<Subject>,
+        subject: Arc<Caller>,
         /// What they lack.
         missing: Missing,
     },
@@ -261,7 +261,7 @@ impl Gateway {
         &self,
         headers: &HeaderMap,
         now: UnixTime,
-    ) -> Result<Arc<Subject>, Denial> {
+    ) -> Result<Arc<Caller>, Denial> {
         let token = bearer_token(headers)?;
         let key = TokenCache::key(token);
         if let Some(identity) = self.cache.get(&key, now).await {
@@ -288,7 +288,7 @@ impl Gateway {
             let verified = Arc::new(local.verify(token, now).await?);
             let passed = Arc::new(PassedCheck::default());
             self.check_revocation(&passed, &verified, now).await?;
-            let subject = Arc::new(verified.subject.clone());
+            let subject = Arc::new(Caller::new(verified.subject.clone()));
             let cached = CachedIdentity::Local {
                 token: verified,
                 subject: Arc::clone(&subject),
@@ -303,7 +303,7 @@ impl Gateway {
             .find(|keys| keys.issuer().recognizes(iss))
             .ok_or(Denial::UnknownIssuer)?;
         let (subject, expires_at) = verify_external(keys, token, now).await?;
-        let subject = Arc::new(subject);
+        let subject = Arc::new(Caller::new(subject));
         let cached = CachedIdentity::External {
             subject: Arc::clone(&subject),
             expires_at,
@@ -350,7 +350,7 @@ impl Gateway {
     pub async fn prepare_upstream(
         &self,
         route: &Route,
-        subject: Option<&Subject>,
+        subject: Option<&Caller>,
         headers: &mut HeaderMap,
         now: UnixTime,
     ) -> Result<(), Error> {

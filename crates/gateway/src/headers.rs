@@ -10,7 +10,7 @@ use http::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 
 use crate::config::IdentityHeadersConfig;
 use crate::error::Error;
-use crate::subject::Subject;
+use crate::subject::{Caller, Subject};
 
 /// The validated identity-header settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,20 +118,38 @@ impl IdentityHeaders {
         }
     }
 
-    /// Writes the subject's identity headers (call [`Self::strip`] first). Lists longer than
+    /// Writes the caller's identity headers (call [`Self::strip`] first). Lists longer than
     /// the cap are cut after the last whole item that fits, and the truncation header names
-    /// them, so an upstream can tell a partial list from a complete one.
-    pub fn apply(&self, subject: &Subject, headers: &mut HeaderMap) {
+    /// them, so an upstream can tell a partial list from a complete one. The values are
+    /// encoded once per caller and kept with it.
+    pub fn apply(&self, caller: &Caller, headers: &mut HeaderMap) {
+        let encoded = caller.encoded_headers.get_or_init(|| self.encode(caller));
+        if encoded.settings == *self {
+            encoded.write(headers);
+        } else {
+            // Encoded under other settings (a caller outliving a configuration reload).
+            self.encode(caller).write(headers);
+        }
+    }
+
+    /// The identity headers of `subject` under these settings.
+    fn encode(&self, subject: &Subject) -> EncodedIdentity {
+        let mut values = Vec::with_capacity(7);
         let mut truncated = Vec::new();
-        if self.insert_single(headers, &self.subject, &subject.id) {
-            truncated.push("subject");
+        let mut single = |name: &HeaderName, label: &'static str, raw: &str| {
+            let (value, cut) = self.encode_single(raw);
+            if cut {
+                truncated.push(label);
+            }
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                values.push((name.clone(), value));
+            }
+        };
+        single(&self.subject, "subject", &subject.id);
+        if let Some(username) = &subject.username {
+            single(&self.username, "username", username);
         }
-        if let Some(username) = &subject.username
-            && self.insert_single(headers, &self.username, username)
-        {
-            truncated.push("username");
-        }
-        self.insert_single(headers, &self.issuer, subject.issuer.as_str());
+        single(&self.issuer, "issuer", subject.issuer.as_str());
         for (name, label, set) in [
             (&self.roles, "roles", &subject.roles),
             (&self.groups, "groups", &subject.groups),
@@ -142,7 +160,7 @@ impl IdentityHeaders {
                 truncated.push(label);
             }
             if let Ok(value) = HeaderValue::from_str(&value) {
-                headers.insert(name.clone(), value);
+                values.push((name.clone(), value));
             }
         }
         if subject.groups_overage {
@@ -151,7 +169,11 @@ impl IdentityHeaders {
         if !truncated.is_empty()
             && let Ok(value) = HeaderValue::from_str(&truncated.join(","))
         {
-            headers.insert(self.truncated.clone(), value);
+            values.push((self.truncated.clone(), value));
+        }
+        EncodedIdentity {
+            settings: self.clone(),
+            values,
         }
     }
 
@@ -162,9 +184,9 @@ impl IdentityHeaders {
     /// answer is not overwritten there: Envoy's `allowed_upstream_headers` keeps the client's
     /// value, and Caddy 2.6's `copy_headers` sends its placeholder text
     /// (`{http.reverse_proxy.header.X-Auth-Username}`) upstream. Empty means "none".
-    pub fn apply_forward_auth(&self, subject: Option<&Subject>, headers: &mut HeaderMap) {
-        if let Some(subject) = subject {
-            self.apply(subject, headers);
+    pub fn apply_forward_auth(&self, caller: Option<&Caller>, headers: &mut HeaderMap) {
+        if let Some(caller) = caller {
+            self.apply(caller, headers);
         }
         for name in self.own_names() {
             if *name != self.token && !headers.contains_key(name) {
@@ -200,8 +222,8 @@ impl IdentityHeaders {
         name.as_str().starts_with(&self.strip_prefix) || self.own_names().contains(&name)
     }
 
-    /// Inserts one value, cut to the cap; returns whether it was cut.
-    fn insert_single(&self, headers: &mut HeaderMap, name: &HeaderName, raw: &str) -> bool {
+    /// One value, cut to the cap, and whether it was cut.
+    fn encode_single(&self, raw: &str) -> (String, bool) {
         let mut encoded = encode(raw);
         let cut = encoded.len() > self.max_value_bytes;
         if cut {
@@ -213,10 +235,7 @@ impl IdentityHeaders {
                 encoded.truncate(tail + pos);
             }
         }
-        if let Ok(value) = HeaderValue::from_str(&encoded) {
-            headers.insert(name.clone(), value);
-        }
-        cut
+        (encoded, cut)
     }
 
     fn encode_list(&self, items: &BTreeSet<String>) -> (String, bool) {
@@ -233,6 +252,21 @@ impl IdentityHeaders {
             out.push_str(&encoded);
         }
         (out, false)
+    }
+}
+
+/// A caller's identity headers, encoded under `settings` (see [`Caller`]).
+#[derive(Debug)]
+pub(crate) struct EncodedIdentity {
+    settings: IdentityHeaders,
+    values: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl EncodedIdentity {
+    fn write(&self, headers: &mut HeaderMap) {
+        for (name, value) in &self.values {
+            headers.insert(name.clone(), value.clone());
+        }
     }
 }
 
@@ -301,7 +335,7 @@ mod tests {
     fn the_subject_is_written_as_headers() {
         let ids = IdentityHeaders::default();
         let mut h = HeaderMap::new();
-        ids.apply(&subject(), &mut h);
+        ids.apply(&Caller::new(subject()), &mut h);
         assert_eq!(h["x-auth-subject"], "u-1");
         assert_eq!(h["x-auth-username"], "alice");
         assert_eq!(h["x-auth-roles"], "Admin,Reader");
@@ -312,12 +346,33 @@ mod tests {
     }
 
     #[test]
+    fn a_caller_applied_under_other_settings_gets_those_settings_names() {
+        let caller = Caller::new(subject());
+        let mut first = HeaderMap::new();
+        IdentityHeaders::default().apply(&caller, &mut first);
+        let renamed = IdentityHeaders::from_config(&IdentityHeadersConfig {
+            subject: "X-User".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        let mut second = HeaderMap::new();
+        renamed.apply(&caller, &mut second);
+        assert_eq!(first["x-auth-subject"], "u-1");
+        assert_eq!(second["x-user"], "u-1");
+        assert!(!second.contains_key("x-auth-subject"));
+        // The first encoding is kept and re-used by its own settings.
+        let mut again = HeaderMap::new();
+        IdentityHeaders::default().apply(&caller, &mut again);
+        assert_eq!(again, first);
+    }
+
+    #[test]
     fn a_forward_auth_answer_carries_every_identity_header_but_the_token() {
         let ids = IdentityHeaders::default();
         let mut s = subject();
         s.username = None;
         let mut h = HeaderMap::new();
-        ids.apply_forward_auth(Some(&s), &mut h);
+        ids.apply_forward_auth(Some(&Caller::new(s)), &mut h);
         assert_eq!(h["x-auth-subject"], "u-1");
         assert_eq!(h["x-auth-roles"], "Admin,Reader");
         assert_eq!(
@@ -344,7 +399,7 @@ mod tests {
         request.insert("x-auth-groups", HeaderValue::from_static("forged"));
         request.insert("authorization", HeaderValue::from_static("Bearer x"));
         let mut answer = HeaderMap::new();
-        ids.apply_forward_auth(Some(&subject()), &mut answer);
+        ids.apply_forward_auth(Some(&Caller::new(subject())), &mut answer);
         let mut removals = ids.forward_auth_removals(&request, &answer);
         removals.sort_by(|a, b| a.as_str().cmp(b.as_str()));
         assert_eq!(
@@ -361,7 +416,7 @@ mod tests {
         s.username = Some("Zoë, admin\r\nX-Auth-Roles: x".into());
         s.roles = ["a,b".to_owned()].into();
         let mut h = HeaderMap::new();
-        ids.apply(&s, &mut h);
+        ids.apply(&Caller::new(s), &mut h);
         assert_eq!(
             h["x-auth-username"],
             "Zo%C3%AB%2C%20admin%0D%0AX-Auth-Roles:%20x"
@@ -381,7 +436,7 @@ mod tests {
             .map(|i| format!("00000000-0000-0000-0000-{i:012}"))
             .collect();
         let mut h = HeaderMap::new();
-        ids.apply(&s, &mut h);
+        ids.apply(&Caller::new(s), &mut h);
         let groups = h["x-auth-groups"].to_str().unwrap();
         assert!(groups.len() <= 100);
         assert_eq!(groups.split(',').count(), 2, "only whole items are kept");
@@ -398,7 +453,7 @@ mod tests {
         let mut s = subject();
         s.username = Some("é".repeat(100));
         let mut h = HeaderMap::new();
-        ids.apply(&s, &mut h);
+        ids.apply(&Caller::new(s), &mut h);
         let username = h["x-auth-username"].to_str().unwrap();
         assert!(
             username.len() <= 64 && username.len().is_multiple_of(3),

@@ -38,4 +38,4 @@ pub use denial::Denial;
 pub use error::Error;
 pub use gateway::{Decision, Gateway};
 pub use revocation::RevocationFeed;
-pub use subject::{IssuerName, Subject};
+pub use subject::{Caller, IssuerName, Subject};
