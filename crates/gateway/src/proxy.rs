@@ -195,36 +195,66 @@ fn upgrade_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
 
 /// Removes the hop-by-hop headers, including any the `Connection` header names.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // Most messages carry none of them: one pass comparing names is cheaper than a hashed
-    // removal per name on every request.
-    let any = headers
-        .keys()
-        .any(|name| name == header::UPGRADE || HOP_BY_HOP.contains(name));
-    if !any {
-        return;
-    }
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .filter_map(|token| HeaderName::from_bytes(token.trim().as_bytes()).ok())
-        .collect();
-    for name in named.iter().chain(HOP_BY_HOP.iter()) {
+    // One pass over the names finds the few that are present (most messages carry one,
+    // `Connection: keep-alive`, or none); only those are removed, each removal being a hashed
+    // lookup.
+    let doomed: Vec<HeaderName> = {
+        let named: Vec<&str> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .map(str::trim)
+            .collect();
+        headers
+            .keys()
+            .filter(|name| {
+                *name == header::UPGRADE
+                    || HOP_BY_HOP.contains(name)
+                    || named
+                        .iter()
+                        .any(|token| token.eq_ignore_ascii_case(name.as_str()))
+            })
+            .cloned()
+            .collect()
+    };
+    for name in doomed {
         headers.remove(name);
     }
-    headers.remove(header::UPGRADE);
 }
 
+/// Appends the client's address to `X-Forwarded-For`.
 fn append_forwarded_for(headers: &mut HeaderMap, ip: IpAddr) {
     let name = HeaderName::from_static("x-forwarded-for");
     let value = match headers.get(&name).and_then(|v| v.to_str().ok()) {
-        Some(existing) => format!("{existing}, {ip}"),
-        None => ip.to_string(),
+        Some(existing) => HeaderValue::from_str(&format!("{existing}, {ip}")),
+        // The usual case, on every request: no `format!` machinery.
+        None => HeaderValue::from_str(&ip_text(ip)),
     };
-    if let Ok(value) = HeaderValue::from_str(&value) {
+    if let Ok(value) = value {
         headers.insert(name, value);
     }
+}
+
+/// An address as text; IPv4 by hand, since `Display` goes through the formatting machinery.
+fn ip_text(ip: IpAddr) -> String {
+    let IpAddr::V4(v4) = ip else {
+        return ip.to_string();
+    };
+    let mut text = String::with_capacity(15);
+    for (index, octet) in v4.octets().into_iter().enumerate() {
+        if index > 0 {
+            text.push('.');
+        }
+        if octet >= 100 {
+            text.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            text.push(char::from(b'0' + octet / 10 % 10));
+        }
+        text.push(char::from(b'0' + octet % 10));
+    }
+    text
 }
 
 #[cfg(test)]
@@ -265,6 +295,30 @@ mod tests {
             upgrade_protocol(&headers),
             Some(HeaderValue::from_static("websocket"))
         );
+    }
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.20.30.40",
+            "255.255.255.255",
+            "1.99.100.9",
+            "::1",
+            "2001:db8::8a2e:370:7334",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(ip_text(ip), ip.to_string());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_ipv4_address_is_written_as_display_writes_it(bits: u32) {
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(bits));
+            proptest::prop_assert_eq!(ip_text(ip), ip.to_string());
+        }
     }
 
     #[test]

@@ -179,23 +179,27 @@ impl Upstream {
         format!("http://{}", self.authority)
     }
 
-    /// The full upstream URI for a request path (already stripped if the route says so) and
-    /// query.
-    pub fn uri_for(&self, path: &str, query: Option<&str>) -> Result<http::Uri, Error> {
-        let mut path_and_query = format!("{}{}", self.base_path, path);
-        if let Some(query) = query {
-            path_and_query.push('?');
-            path_and_query.push_str(query);
-        }
-        let path_and_query: PathAndQuery = path_and_query
-            .parse()
-            .map_err(|e| Error::BadForward(format!("{e}")))?;
-        http::Uri::builder()
-            .scheme("http")
-            .authority(self.authority.clone())
-            .path_and_query(path_and_query)
-            .build()
-            .map_err(|e| Error::BadForward(e.to_string()))
+    /// The full upstream URI for a request: `path` is the request's path after the route's
+    /// `strip_prefix`, `original` the request's own path and query. When the path goes
+    /// upstream unchanged, `original` is re-used as it is (shared, not copied or parsed again).
+    pub fn uri_for(&self, path: &str, original: &PathAndQuery) -> Result<http::Uri, Error> {
+        let path_and_query = if self.base_path.is_empty() && path == original.path() {
+            original.clone()
+        } else {
+            let mut joined = format!("{}{}", self.base_path, path);
+            if let Some(query) = original.query() {
+                joined.push('?');
+                joined.push_str(query);
+            }
+            joined
+                .parse()
+                .map_err(|e| Error::BadForward(format!("{e}")))?
+        };
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(http::uri::Scheme::HTTP);
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(path_and_query);
+        http::Uri::from_parts(parts).map_err(|e| Error::BadForward(e.to_string()))
     }
 }
 
@@ -662,8 +666,14 @@ mod tests {
     #[test]
     fn the_upstream_uri_joins_base_path_path_and_query() {
         let upstream = Upstream::parse("http://svc:81/base/").unwrap();
-        let uri = upstream.uri_for("/a/b", Some("x=1")).unwrap();
+        let original = PathAndQuery::from_static("/svc/a/b?x=1");
+        let uri = upstream.uri_for("/a/b", &original).unwrap();
         assert_eq!(uri.to_string(), "http://svc:81/base/a/b?x=1");
+        let upstream = Upstream::parse("http://svc:81").unwrap();
+        let uri = upstream.uri_for("/a/b", &original).unwrap();
+        assert_eq!(uri.to_string(), "http://svc:81/a/b?x=1");
+        let uri = upstream.uri_for("/svc/a/b", &original).unwrap();
+        assert_eq!(uri.to_string(), "http://svc:81/svc/a/b?x=1");
     }
 
     #[test]

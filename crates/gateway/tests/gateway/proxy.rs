@@ -36,7 +36,10 @@ async fn front(upstream: SocketAddr, config: ProxyConfig) -> SocketAddr {
             let upstream = upstream.clone();
             async move {
                 let target = upstream
-                    .uri_for(request.uri().path(), request.uri().query())
+                    .uri_for(
+                        request.uri().path(),
+                        request.uri().path_and_query().unwrap(),
+                    )
                     .unwrap();
                 let forwarded = Forwarded {
                     client_ip: Some(peer.ip()),

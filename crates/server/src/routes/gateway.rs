@@ -12,6 +12,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts as _, Request, State};
 use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -608,7 +609,12 @@ fn upstream_target(
     // `decide` already accepted this path, so it parses again.
     let path = RequestPath::parse(request.uri().path())
         .map_err(|e| gatehouse_gateway::Error::BadForward(e.to_string()))?;
-    upstream.uri_for(&route.upstream_path(&path), request.uri().query())
+    let original = request
+        .uri()
+        .path_and_query()
+        .cloned()
+        .unwrap_or_else(|| PathAndQuery::from_static("/"));
+    upstream.uri_for(&route.upstream_path(&path), &original)
 }
 
 fn upstream_error(error: &gatehouse_gateway::Error, request_id: Option<&HeaderValue>) -> ApiError {
