@@ -112,8 +112,8 @@ impl TokenCache {
     }
 
     /// The cache key of a token.
-    pub fn key(token: &str) -> [u8; 32] {
-        Sha256::digest(token.as_bytes()).into()
+    pub fn key(token: &[u8]) -> [u8; 32] {
+        Sha256::digest(token).into()
     }
 
     /// The cached identity, if present and not expired at `now`.
@@ -163,7 +163,7 @@ mod tests {
     #[tokio::test]
     async fn an_entry_is_served_until_its_token_expires() {
         let cache = TokenCache::new(10);
-        let key = TokenCache::key("token");
+        let key = TokenCache::key(b"token");
         cache
             .insert(key, external(1_000), UnixTime::from_secs(900))
             .await;
@@ -171,7 +171,7 @@ mod tests {
         assert!(cache.get(&key, UnixTime::from_secs(1_000)).await.is_none());
         assert!(
             cache
-                .get(&TokenCache::key("other"), UnixTime::from_secs(900))
+                .get(&TokenCache::key(b"other"), UnixTime::from_secs(900))
                 .await
                 .is_none()
         );
@@ -191,7 +191,7 @@ mod tests {
     #[tokio::test]
     async fn an_already_expired_token_is_not_cached() {
         let cache = TokenCache::new(10);
-        let key = TokenCache::key("token");
+        let key = TokenCache::key(b"token");
         cache
             .insert(key, external(100), UnixTime::from_secs(100))
             .await;

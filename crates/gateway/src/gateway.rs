@@ -262,8 +262,10 @@ impl Gateway {
         headers: &HeaderMap,
         now: UnixTime,
     ) -> Result<Arc<Caller>, Denial> {
-        let token = bearer_token(headers)?;
-        let key = TokenCache::key(token);
+        let credential = bearer_credential(headers)?;
+        // Looked up before its characters are checked: only a token that passed that check
+        // and its verification is ever cached, and a hit has exactly the same bytes.
+        let key = TokenCache::key(credential);
         if let Some(identity) = self.cache.get(&key, now).await {
             Metrics::bump(&self.metrics.cache_hits);
             return match identity {
@@ -278,6 +280,7 @@ impl Gateway {
                 CachedIdentity::External { subject, .. } => Ok(subject),
             };
         }
+        let token = b64token(credential)?;
         Metrics::bump(&self.metrics.verifications);
         let peek = unverified::peek(token).ok_or(Denial::NotBearer)?;
         if peek.is_graph_token() {
@@ -379,8 +382,9 @@ impl Gateway {
     }
 }
 
-/// The token of a single `Authorization: Bearer <token>` header.
-fn bearer_token(headers: &HeaderMap) -> Result<&str, Denial> {
+/// The credential of a single `Authorization: Bearer <credential>` header, not empty and
+/// within the size limit; its characters are checked by [`b64token`].
+fn bearer_credential(headers: &HeaderMap) -> Result<&[u8], Denial> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let value = values.next().ok_or(Denial::NoCredentials)?;
     if values.next().is_some() {
@@ -391,25 +395,29 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, Denial> {
         .iter()
         .position(|&b| b == b' ')
         .ok_or(Denial::NotBearer)?;
-    let (scheme, mut token) = value.split_at(space);
-    while let [b' ', rest @ ..] = token {
-        token = rest;
+    let (scheme, mut credential) = value.split_at(space);
+    while let [b' ', rest @ ..] = credential {
+        credential = rest;
     }
-    // RFC 6750 b68token characters; this also rules out spaces, commas and anything outside
-    // visible ASCII. Folded without an early exit so that the compiler checks many bytes per
-    // instruction: this runs over the whole token on every request.
-    let b64token = |b: u8| {
+    if !scheme.eq_ignore_ascii_case(b"bearer")
+        || credential.is_empty()
+        || credential.len() > MAX_TOKEN_BYTES
+    {
+        return Err(Denial::NotBearer);
+    }
+    Ok(credential)
+}
+
+/// The credential as a token, if it is made of RFC 6750 b64token characters only; this also
+/// rules out spaces, commas and anything outside visible ASCII.
+fn b64token(credential: &[u8]) -> Result<&str, Denial> {
+    let allowed = |b: u8| {
         b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
     };
-    let all_b64token = token.iter().fold(true, |ok, &b| ok & b64token(b));
-    if !scheme.eq_ignore_ascii_case(b"bearer") || token.is_empty() || !all_b64token {
+    if !credential.iter().all(|&b| allowed(b)) {
         return Err(Denial::NotBearer);
     }
-    let token = std::str::from_utf8(token).map_err(|_| Denial::NotBearer)?;
-    if token.len() > MAX_TOKEN_BYTES {
-        return Err(Denial::NotBearer);
-    }
-    Ok(token)
+    std::str::from_utf8(credential).map_err(|_| Denial::NotBearer)
 }
 
 #[cfg(test)]
@@ -422,6 +430,11 @@ mod tests {
             headers.append(AUTHORIZATION, HeaderValue::from_str(value).unwrap());
         }
         headers
+    }
+
+    /// Both checks, in the order a cache miss runs them.
+    fn bearer_token(headers: &HeaderMap) -> Result<&str, Denial> {
+        bearer_credential(headers).and_then(b64token)
     }
 
     #[test]
