@@ -59,7 +59,12 @@ def verify(cases: list) -> dict:
 
 def generate(alg: str):
     if alg in HMAC_SECRET_BITS:
-        return OctKey.generate_key(HMAC_SECRET_BITS[alg])
+        # `--secret-file` drops one trailing newline (`echo secret > file`); a random secret
+        # ending in one would lose a byte, so draw again.
+        key = OctKey.generate_key(HMAC_SECRET_BITS[alg])
+        while key.raw_value.endswith(b"\n"):
+            key = OctKey.generate_key(HMAC_SECRET_BITS[alg])
+        return key
     if alg[:2] in ("RS", "PS"):
         return RSAKey.generate_key(2048)
     if alg in ("ES256", "ES384"):

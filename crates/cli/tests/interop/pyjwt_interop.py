@@ -79,7 +79,11 @@ def verify(cases: list) -> dict:
 def generate(alg: str):
     """Returns (signing key, public JWK dict or None, HMAC secret or None)."""
     if alg in HMAC_SECRET_BYTES:
+        # `--secret-file` drops one trailing newline (`echo secret > file`); a random secret
+        # ending in one would lose a byte, so draw again.
         secret = os.urandom(HMAC_SECRET_BYTES[alg])
+        while secret.endswith(b"\n"):
+            secret = os.urandom(HMAC_SECRET_BYTES[alg])
         return secret, None, secret
     if alg[:2] in ("RS", "PS"):
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
