@@ -26,6 +26,7 @@ pub mod issuer;
 pub mod jwks;
 pub mod metrics;
 pub mod policy;
+mod pool;
 pub mod proxy;
 pub mod revocation;
 pub mod route;

@@ -1,24 +1,22 @@
-//! The reverse proxy: forwards a request to its upstream over pooled keep-alive hyper clients
-//! (one per serving thread, see [`Proxy`]), streaming bodies in both directions (nothing is buffered, so server-sent events arrive as
+//! The reverse proxy: forwards a request to its upstream over pooled keep-alive connections
+//! (one pool per serving thread, see [`Proxy`]), streaming bodies in both directions (nothing is buffered, so server-sent events arrive as
 //! they are produced and uploads flow straight through), tunnelling protocol upgrades
 //! (WebSocket), and reporting an unreachable or slow upstream as a typed [`Error`].
 
 use std::error::Error as StdError;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
 use hyper::body::{Body, Incoming};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use thread_local::ThreadLocal;
 
 use crate::config::ProxyConfig;
 use crate::error::Error;
+use crate::pool::{ConnectionPool, SendError};
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1); never forwarded.
 /// A `static`, not a `const`: a `const` array would be built and dropped at every use.
@@ -42,17 +40,17 @@ pub struct Forwarded {
     pub proto: &'static str,
 }
 
-/// Pooled HTTP/1.1 clients to upstreams, generic over the request body type so the server can
-/// pass its own body through without copying.
+/// Pooled HTTP/1.1 connections to upstreams, generic over the request body type so the server
+/// can pass its own body through without copying.
 ///
-/// Each serving thread gets a client of its own. A hyper client drives every pooled connection
-/// from a task on the runtime that opened it; with one shared pool, a request served by one
-/// thread would often borrow a connection driven by another, and every such request would pay
-/// two cross-thread wake-ups. Per-thread pools keep a proxied request on one thread from start
-/// to end (see `bench/proxy.sh` and docs/gateway.md).
+/// Each serving thread has a pool of its own. A connection is driven by a task on the runtime
+/// that opened it; with one shared pool, a request served by one thread would often borrow a
+/// connection driven by another, and every such request would pay two cross-thread wake-ups.
+/// Per-thread pools keep a proxied request on one thread from start to end (see
+/// `bench/proxy.sh` and docs/gateway.md).
 #[derive(Debug, Clone)]
 pub struct Proxy<B: Send> {
-    clients: Arc<ThreadLocal<Client<HttpConnector, B>>>,
+    pools: Arc<ThreadLocal<ConnectionPool<B>>>,
     config: ProxyConfig,
 }
 
@@ -61,24 +59,18 @@ where
     B: Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
-    /// Prepares the clients; each thread builds its own on its first request.
+    /// Prepares the pools; each thread builds its own on its first request.
     pub fn new(config: &ProxyConfig) -> Self {
         Self {
-            clients: Arc::new(ThreadLocal::new()),
+            pools: Arc::new(ThreadLocal::new()),
             config: config.clone(),
         }
     }
 
-    /// This thread's client: TCP_NODELAY, the configured connect timeout, keep-alive pooling.
-    fn client(&self) -> &Client<HttpConnector, B> {
-        self.clients.get_or(|| {
-            let mut connector = HttpConnector::new();
-            connector.set_nodelay(true);
-            connector.set_connect_timeout(Some(self.config.connect_timeout));
-            Client::builder(TokioExecutor::new())
-                .pool_idle_timeout(Duration::from_secs(90))
-                .pool_max_idle_per_host(self.config.max_idle_per_host)
-                .build(connector)
+    /// This thread's pool.
+    fn pool(&self) -> &ConnectionPool<B> {
+        self.pools.get_or(|| {
+            ConnectionPool::new(self.config.max_idle_per_host, self.config.connect_timeout)
         })
     }
 
@@ -93,18 +85,26 @@ where
         target: http::Uri,
         forwarded: &Forwarded,
     ) -> Result<Response<Incoming>, Error> {
+        let http::uri::Parts {
+            authority,
+            path_and_query,
+            ..
+        } = target.into_parts();
+        let authority =
+            authority.ok_or_else(|| Error::BadForward("the upstream URI has no host".into()))?;
         // For error reports only; formatted when one happens, not on every request.
-        let authority = target.authority().cloned();
-        let origin = || format!("http://{}", authority.as_ref().map_or("", |a| a.as_str()));
+        let origin = || format!("http://{authority}");
         let upgrade = upgrade_protocol(request.headers());
         let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut request));
 
         let original_host = request.headers().get(header::HOST).cloned();
         let headers = request.headers_mut();
         strip_hop_by_hop(headers);
-        // hyper writes `Host` from the target URI, as nginx does with `proxy_pass`; the client's
-        // host travels in X-Forwarded-Host.
-        headers.remove(header::HOST);
+        // `Host` names the upstream, as nginx's `proxy_pass` does; the client's host travels in
+        // X-Forwarded-Host.
+        let upstream_host = HeaderValue::from_str(authority.as_str())
+            .map_err(|_| Error::BadForward("the upstream host is not a header value".into()))?;
+        headers.insert(header::HOST, upstream_host);
         if let Some(host) = original_host {
             headers.insert(HeaderName::from_static("x-forwarded-host"), host);
         }
@@ -119,32 +119,33 @@ where
             headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
             headers.insert(header::UPGRADE, protocol.clone());
         }
-        *request.uri_mut() = target;
+        // Origin form (`/path?query`): the connection already goes to the upstream.
+        *request.uri_mut() = path_and_query.map_or_else(http::Uri::default, http::Uri::from);
         *request.version_mut() = http::Version::HTTP_11;
 
         let read_timeout = self.config.read_timeout;
-        let response =
-            match tokio::time::timeout(read_timeout, self.client().request(request)).await {
-                Err(_elapsed) => {
-                    return Err(Error::UpstreamTimeout {
-                        upstream: origin(),
-                        timeout: read_timeout,
-                    });
-                }
-                Ok(Err(source)) if !source.is_connect() => {
-                    return Err(Error::UpstreamFailed {
-                        upstream: origin(),
-                        source: Box::new(source),
-                    });
-                }
-                Ok(Err(source)) => {
-                    return Err(Error::UpstreamDown {
-                        upstream: origin(),
-                        source: Box::new(source),
-                    });
-                }
-                Ok(Ok(response)) => response,
-            };
+        let sent = self.pool().send(&authority, request);
+        let response = match tokio::time::timeout(read_timeout, sent).await {
+            Err(_elapsed) => {
+                return Err(Error::UpstreamTimeout {
+                    upstream: origin(),
+                    timeout: read_timeout,
+                });
+            }
+            Ok(Err(SendError::Connect(source))) => {
+                return Err(Error::UpstreamDown {
+                    upstream: origin(),
+                    source: Box::new(source),
+                });
+            }
+            Ok(Err(SendError::Exchange(source))) => {
+                return Err(Error::UpstreamFailed {
+                    upstream: origin(),
+                    source: Box::new(source),
+                });
+            }
+            Ok(Ok(response)) => response,
+        };
 
         let mut response = response;
         if response.status() == StatusCode::SWITCHING_PROTOCOLS

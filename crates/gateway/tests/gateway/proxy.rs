@@ -295,3 +295,44 @@ async fn an_upstream_that_never_answers_is_reported_as_timed_out() {
         .status();
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
 }
+
+#[tokio::test]
+async fn a_pooled_connection_the_upstream_closed_is_replaced_not_reported() {
+    // Answers one request per connection as if it would keep the connection, then closes it:
+    // the pool holds a connection that is, or is about to be, closed.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buffer = [0_u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                    .await;
+            });
+        }
+    });
+    let front = front(upstream, ProxyConfig::default()).await;
+    let client = reqwest::Client::new();
+    for attempt in 0..20 {
+        let response = client
+            .get(format!("http://{front}/x"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "request {attempt}");
+        assert_eq!(response.text().await.unwrap(), "ok");
+        // Every other request comes after the close has surely been seen.
+        if attempt % 2 == 1 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
