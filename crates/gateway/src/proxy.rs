@@ -1,7 +1,8 @@
 //! The reverse proxy: forwards a request to its upstream over pooled keep-alive connections
-//! (one pool per serving thread, see [`Proxy`]), streaming bodies in both directions (nothing is buffered, so server-sent events arrive as
-//! they are produced and uploads flow straight through), tunnelling protocol upgrades
-//! (WebSocket), and reporting an unreachable or slow upstream as a typed [`Error`].
+//! (one pool per serving thread, see [`Proxy`]), streaming bodies in both directions (nothing
+//! is buffered, so server-sent events arrive as they are produced and uploads flow straight
+//! through), tunnelling protocol upgrades (WebSocket), and reporting an unreachable or slow
+//! upstream as a typed [`Error`].
 
 use std::error::Error as StdError;
 use std::net::IpAddr;
