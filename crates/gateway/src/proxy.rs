@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::uri::PathAndQuery;
 use http::{Request, Response, StatusCode};
 use hyper::body::{Body, Incoming};
 use hyper_util::rt::TokioIo;
@@ -18,6 +19,7 @@ use thread_local::ThreadLocal;
 use crate::config::ProxyConfig;
 use crate::error::Error;
 use crate::pool::{ConnectionPool, SendError};
+use crate::route::Upstream;
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1); never forwarded.
 /// A `static`, not a `const`: a `const` array would be built and dropped at every use.
@@ -75,7 +77,7 @@ where
         })
     }
 
-    /// Sends `request` to `target` (an absolute `http://` URI built by the route) and returns
+    /// Sends `request` to `upstream` as `path_and_query` (built by the route) and returns
     /// the upstream's response with its body still streaming. The caller has already applied
     /// the identity headers; this adds `X-Forwarded-*` and removes hop-by-hop headers both
     /// ways. A `101 Switching Protocols` answer is tunnelled: bytes flow between the client and
@@ -83,18 +85,10 @@ where
     pub async fn forward(
         &self,
         mut request: Request<B>,
-        target: http::Uri,
+        upstream: &Upstream,
+        path_and_query: PathAndQuery,
         forwarded: &Forwarded,
     ) -> Result<Response<Incoming>, Error> {
-        let http::uri::Parts {
-            authority,
-            path_and_query,
-            ..
-        } = target.into_parts();
-        let authority =
-            authority.ok_or_else(|| Error::BadForward("the upstream URI has no host".into()))?;
-        // For error reports only; formatted when one happens, not on every request.
-        let origin = || format!("http://{authority}");
         let upgrade = upgrade_protocol(request.headers());
         let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut request));
 
@@ -103,9 +97,7 @@ where
         strip_hop_by_hop(headers);
         // `Host` names the upstream, as nginx's `proxy_pass` does; the client's host travels in
         // X-Forwarded-Host.
-        let upstream_host = HeaderValue::from_str(authority.as_str())
-            .map_err(|_| Error::BadForward("the upstream host is not a header value".into()))?;
-        headers.insert(header::HOST, upstream_host);
+        headers.insert(header::HOST, upstream.host_header().clone());
         if let Some(host) = original_host {
             headers.insert(HeaderName::from_static("x-forwarded-host"), host);
         }
@@ -121,27 +113,27 @@ where
             headers.insert(header::UPGRADE, protocol.clone());
         }
         // Origin form (`/path?query`): the connection already goes to the upstream.
-        *request.uri_mut() = path_and_query.map_or_else(http::Uri::default, http::Uri::from);
+        *request.uri_mut() = http::Uri::from(path_and_query);
         *request.version_mut() = http::Version::HTTP_11;
 
         let read_timeout = self.config.read_timeout;
-        let sent = self.pool().send(&authority, request);
+        let sent = self.pool().send(upstream.authority(), request);
         let response = match tokio::time::timeout(read_timeout, sent).await {
             Err(_elapsed) => {
                 return Err(Error::UpstreamTimeout {
-                    upstream: origin(),
+                    upstream: upstream.origin(),
                     timeout: read_timeout,
                 });
             }
             Ok(Err(SendError::Connect(source))) => {
                 return Err(Error::UpstreamDown {
-                    upstream: origin(),
+                    upstream: upstream.origin(),
                     source: Box::new(source),
                 });
             }
             Ok(Err(SendError::Exchange(source))) => {
                 return Err(Error::UpstreamFailed {
-                    upstream: origin(),
+                    upstream: upstream.origin(),
                     source: Box::new(source),
                 });
             }

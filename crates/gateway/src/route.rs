@@ -139,6 +139,8 @@ fn is_dot_segment(segment: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upstream {
     authority: Authority,
+    /// `authority` as the `Host` header of forwarded requests, built once.
+    host: http::HeaderValue,
     base_path: String,
 }
 
@@ -162,9 +164,12 @@ impl Upstream {
         if uri.query().is_some() {
             return Err(format!("`{text}` must not have a query"));
         }
+        let host = http::HeaderValue::from_str(authority.as_str())
+            .map_err(|_| format!("`{text}` has a host that is not a header value"))?;
         let base_path = uri.path().trim_end_matches('/').to_owned();
         Ok(Self {
             authority,
+            host,
             base_path,
         })
     }
@@ -174,32 +179,35 @@ impl Upstream {
         &self.authority
     }
 
+    /// `host:port` as a `Host` header value.
+    pub fn host_header(&self) -> &http::HeaderValue {
+        &self.host
+    }
+
     /// `http://host:port`, for logs and error messages.
     pub fn origin(&self) -> String {
         format!("http://{}", self.authority)
     }
 
-    /// The full upstream URI for a request: `path` is the request's path after the route's
+    /// The path and query to send upstream: `path` is the request's path after the route's
     /// `strip_prefix`, `original` the request's own path and query. When the path goes
     /// upstream unchanged, `original` is re-used as it is (shared, not copied or parsed again).
-    pub fn uri_for(&self, path: &str, original: &PathAndQuery) -> Result<http::Uri, Error> {
-        let path_and_query = if self.base_path.is_empty() && path == original.path() {
-            original.clone()
-        } else {
-            let mut joined = format!("{}{}", self.base_path, path);
-            if let Some(query) = original.query() {
-                joined.push('?');
-                joined.push_str(query);
-            }
-            joined
-                .parse()
-                .map_err(|e| Error::BadForward(format!("{e}")))?
-        };
-        let mut parts = http::uri::Parts::default();
-        parts.scheme = Some(http::uri::Scheme::HTTP);
-        parts.authority = Some(self.authority.clone());
-        parts.path_and_query = Some(path_and_query);
-        http::Uri::from_parts(parts).map_err(|e| Error::BadForward(e.to_string()))
+    pub fn path_and_query_for(
+        &self,
+        path: &str,
+        original: &PathAndQuery,
+    ) -> Result<PathAndQuery, Error> {
+        if self.base_path.is_empty() && path == original.path() {
+            return Ok(original.clone());
+        }
+        let mut joined = format!("{}{}", self.base_path, path);
+        if let Some(query) = original.query() {
+            joined.push('?');
+            joined.push_str(query);
+        }
+        joined
+            .parse()
+            .map_err(|e| Error::BadForward(format!("{e}")))
     }
 }
 
@@ -664,16 +672,16 @@ mod tests {
     }
 
     #[test]
-    fn the_upstream_uri_joins_base_path_path_and_query() {
+    fn the_upstream_path_joins_base_path_path_and_query() {
         let upstream = Upstream::parse("http://svc:81/base/").unwrap();
         let original = PathAndQuery::from_static("/svc/a/b?x=1");
-        let uri = upstream.uri_for("/a/b", &original).unwrap();
-        assert_eq!(uri.to_string(), "http://svc:81/base/a/b?x=1");
+        let sent = upstream.path_and_query_for("/a/b", &original).unwrap();
+        assert_eq!(sent, "/base/a/b?x=1");
         let upstream = Upstream::parse("http://svc:81").unwrap();
-        let uri = upstream.uri_for("/a/b", &original).unwrap();
-        assert_eq!(uri.to_string(), "http://svc:81/a/b?x=1");
-        let uri = upstream.uri_for("/svc/a/b", &original).unwrap();
-        assert_eq!(uri.to_string(), "http://svc:81/svc/a/b?x=1");
+        let sent = upstream.path_and_query_for("/a/b", &original).unwrap();
+        assert_eq!(sent, "/a/b?x=1");
+        let sent = upstream.path_and_query_for("/svc/a/b", &original).unwrap();
+        assert_eq!(sent, "/svc/a/b?x=1");
     }
 
     #[test]

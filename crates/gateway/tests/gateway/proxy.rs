@@ -35,17 +35,15 @@ async fn front(upstream: SocketAddr, config: ProxyConfig) -> SocketAddr {
             let proxy = Arc::clone(&proxy);
             let upstream = upstream.clone();
             async move {
-                let target = upstream
-                    .uri_for(
-                        request.uri().path(),
-                        request.uri().path_and_query().unwrap(),
-                    )
-                    .unwrap();
+                let path_and_query = request.uri().path_and_query().unwrap().clone();
                 let forwarded = Forwarded {
                     client_ip: Some(peer.ip()),
                     proto: "http",
                 };
-                match proxy.forward(request, target, &forwarded).await {
+                match proxy
+                    .forward(request, &upstream, path_and_query, &forwarded)
+                    .await
+                {
                     Ok(response) => response.map(Body::new).into_response(),
                     Err(Error::UpstreamDown { .. }) => StatusCode::BAD_GATEWAY.into_response(),
                     Err(Error::UpstreamTimeout { .. }) => {

@@ -25,7 +25,7 @@ use gatehouse_auth::{AccessClaims, Auth, AuthError};
 use gatehouse_gateway::jwks::KeyCacheSettings;
 use gatehouse_gateway::metrics::Metrics;
 use gatehouse_gateway::proxy::{Forwarded, Proxy};
-use gatehouse_gateway::route::{RequestPath, Route};
+use gatehouse_gateway::route::{RequestPath, Route, Upstream};
 use gatehouse_gateway::upstream_token::UpstreamSigner;
 use gatehouse_gateway::{
     Decision, Denial, Gateway, IssuerName, LocalToken, LocalTokens, RevocationFeed, Subject,
@@ -555,12 +555,12 @@ async fn gateway_request(state: AppState, service: Arc<LiveGateway>, request: Re
         Decision::NoRoute => return ApiError::not_found("this resource").into_response(),
         other => return refusal(other).into_response(),
     };
-    if route.upstream.is_none() {
+    let Some(upstream) = &route.upstream else {
         // A forward-auth-only route: nothing to proxy to.
         return ApiError::not_found("this resource").into_response();
-    }
-    let target = match upstream_target(route, &request) {
-        Ok(target) => target,
+    };
+    let path_and_query = match upstream_path_and_query(route, upstream, &request) {
+        Ok(path_and_query) => path_and_query,
         Err(error) => return ApiError::internal(error).into_response(),
     };
     let client_ip = request
@@ -592,20 +592,21 @@ async fn gateway_request(state: AppState, service: Arc<LiveGateway>, request: Re
     // line itself.
     let request_id = parts.headers.get(crate::routes::REQUEST_ID).cloned();
     let request = Request::from_parts(parts, body);
-    match service.proxy.forward(request, target, &forwarded).await {
+    let forwarding = service
+        .proxy
+        .forward(request, upstream, path_and_query, &forwarded);
+    match forwarding.await {
         Ok(response) => response.map(Body::new),
         Err(error) => upstream_error(&error, request_id.as_ref()).into_response(),
     }
 }
 
-fn upstream_target(
+/// The path and query `request` goes upstream with, after the route's `strip_prefix`.
+fn upstream_path_and_query(
     route: &Route,
+    upstream: &Upstream,
     request: &Request,
-) -> Result<http::Uri, gatehouse_gateway::Error> {
-    let upstream = route
-        .upstream
-        .as_ref()
-        .ok_or_else(|| gatehouse_gateway::Error::BadForward("the route has no upstream".into()))?;
+) -> Result<PathAndQuery, gatehouse_gateway::Error> {
     // `decide` already accepted this path, so it parses again.
     let path = RequestPath::parse(request.uri().path())
         .map_err(|e| gatehouse_gateway::Error::BadForward(e.to_string()))?;
@@ -614,7 +615,7 @@ fn upstream_target(
         .path_and_query()
         .cloned()
         .unwrap_or_else(|| PathAndQuery::from_static("/"));
-    upstream.uri_for(&route.upstream_path(&path), &original)
+    upstream.path_and_query_for(&route.upstream_path(&path), &original)
 }
 
 fn upstream_error(error: &gatehouse_gateway::Error, request_id: Option<&HeaderValue>) -> ApiError {
