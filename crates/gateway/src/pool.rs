@@ -4,10 +4,10 @@
 //! thread only, so its lock is never contended (it is there because request futures must be
 //! `Send`); it finds an upstream by a short scan instead of hashing the pool key at every
 //! checkout and return; and it needs no task per request to put the connection back when the
-//! response ends. Measured with
-//! callgrind on the proxy path, that bookkeeping was about a tenth of a proxied request's
-//! instructions. What it did that matters is kept: a request that could not be sent on a
-//! reused connection (the upstream closed it while idle) is sent again on another one.
+//! response ends. Measured with callgrind on the proxy path, that bookkeeping was about a
+//! tenth of a proxied request's instructions. What it did that matters is kept: a request
+//! that could not be sent on a reused connection (the upstream closed it while idle) is sent
+//! again on another one.
 
 use std::error::Error as StdError;
 use std::sync::{Mutex, PoisonError};

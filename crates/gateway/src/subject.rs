@@ -107,11 +107,6 @@ impl Caller {
             encoded_headers: OnceLock::new(),
         }
     }
-
-    /// The subject.
-    pub fn subject(&self) -> &Subject {
-        &self.subject
-    }
 }
 
 impl Deref for Caller {

@@ -21,7 +21,6 @@
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
-
 use std::time::Duration;
 
 use axum::Router;
