@@ -87,9 +87,12 @@ impl Expiry<[u8; 32], Entry> for UntilExpiry {
 }
 
 /// Verified tokens by SHA-256 of the token text (the token itself is never stored).
+///
+/// Synchronous (moka's `sync` cache): a lookup never waits, and an `async` one would put its
+/// state machine into every request's future.
 #[derive(Clone)]
 pub struct TokenCache {
-    entries: moka::future::Cache<[u8; 32], Entry>,
+    entries: moka::sync::Cache<[u8; 32], Entry>,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -104,7 +107,7 @@ impl TokenCache {
     /// A cache holding at most `capacity` tokens.
     pub fn new(capacity: u64) -> Self {
         Self {
-            entries: moka::future::Cache::builder()
+            entries: moka::sync::Cache::builder()
                 .max_capacity(capacity)
                 .expire_after(UntilExpiry)
                 .build(),
@@ -117,15 +120,15 @@ impl TokenCache {
     }
 
     /// The cached identity, if present and not expired at `now`.
-    pub async fn get(&self, key: &[u8; 32], now: UnixTime) -> Option<CachedIdentity> {
-        let entry = self.entries.get(key).await?;
+    pub fn get(&self, key: &[u8; 32], now: UnixTime) -> Option<CachedIdentity> {
+        let entry = self.entries.get(key)?;
         // The entry's own deadline is set from `now` at insertion; compare again against the
         // caller's clock so that time stays a parameter.
         (now < entry.identity.expires_at()).then_some(entry.identity)
     }
 
     /// Caches a verified identity until its `exp`.
-    pub async fn insert(&self, key: [u8; 32], identity: CachedIdentity, now: UnixTime) {
+    pub fn insert(&self, key: [u8; 32], identity: CachedIdentity, now: UnixTime) {
         let remaining = identity
             .expires_at()
             .as_secs()
@@ -136,15 +139,13 @@ impl TokenCache {
         if remaining == 0 {
             return;
         }
-        self.entries
-            .insert(
-                key,
-                Entry {
-                    identity,
-                    ttl: Duration::from_secs(remaining),
-                },
-            )
-            .await;
+        self.entries.insert(
+            key,
+            Entry {
+                identity,
+                ttl: Duration::from_secs(remaining),
+            },
+        );
     }
 }
 
@@ -160,19 +161,16 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn an_entry_is_served_until_its_token_expires() {
+    #[test]
+    fn an_entry_is_served_until_its_token_expires() {
         let cache = TokenCache::new(10);
         let key = TokenCache::key(b"token");
-        cache
-            .insert(key, external(1_000), UnixTime::from_secs(900))
-            .await;
-        assert!(cache.get(&key, UnixTime::from_secs(999)).await.is_some());
-        assert!(cache.get(&key, UnixTime::from_secs(1_000)).await.is_none());
+        cache.insert(key, external(1_000), UnixTime::from_secs(900));
+        assert!(cache.get(&key, UnixTime::from_secs(999)).is_some());
+        assert!(cache.get(&key, UnixTime::from_secs(1_000)).is_none());
         assert!(
             cache
                 .get(&TokenCache::key(b"other"), UnixTime::from_secs(900))
-                .await
                 .is_none()
         );
     }
@@ -188,13 +186,11 @@ mod tests {
         assert!(!passed.holds(4, UnixTime::from_secs(101), window));
     }
 
-    #[tokio::test]
-    async fn an_already_expired_token_is_not_cached() {
+    #[test]
+    fn an_already_expired_token_is_not_cached() {
         let cache = TokenCache::new(10);
         let key = TokenCache::key(b"token");
-        cache
-            .insert(key, external(100), UnixTime::from_secs(100))
-            .await;
-        assert!(cache.get(&key, UnixTime::from_secs(50)).await.is_none());
+        cache.insert(key, external(100), UnixTime::from_secs(100));
+        assert!(cache.get(&key, UnixTime::from_secs(50)).is_none());
     }
 }

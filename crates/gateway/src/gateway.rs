@@ -266,7 +266,7 @@ impl Gateway {
         // Looked up before its characters are checked: only a token that passed that check
         // and its verification is ever cached, and a hit has exactly the same bytes.
         let key = TokenCache::key(credential);
-        if let Some(identity) = self.cache.get(&key, now).await {
+        if let Some(identity) = self.cache.get(&key, now) {
             Metrics::bump(&self.metrics.cache_hits);
             return match identity {
                 CachedIdentity::Local {
@@ -280,6 +280,19 @@ impl Gateway {
                 CachedIdentity::External { subject, .. } => Ok(subject),
             };
         }
+        // Boxed: verification (a key refresh, a revocation lookup) is the cold path, and its
+        // state machine inline would enlarge the future of every warm request.
+        Box::pin(self.verify_and_cache(key, credential, now)).await
+    }
+
+    /// A token not in the cache: checks its characters, verifies it with its issuer's keys
+    /// and caches the outcome when it passes.
+    async fn verify_and_cache(
+        &self,
+        key: [u8; 32],
+        credential: &[u8],
+        now: UnixTime,
+    ) -> Result<Arc<Caller>, Denial> {
         let token = b64token(credential)?;
         Metrics::bump(&self.metrics.verifications);
         let peek = unverified::peek(token).ok_or(Denial::NotBearer)?;
@@ -297,7 +310,7 @@ impl Gateway {
                 subject: Arc::clone(&subject),
                 passed,
             };
-            self.cache.insert(key, cached, now).await;
+            self.cache.insert(key, cached, now);
             return Ok(subject);
         }
         let keys = self
@@ -311,7 +324,7 @@ impl Gateway {
             subject: Arc::clone(&subject),
             expires_at,
         };
-        self.cache.insert(key, cached, now).await;
+        self.cache.insert(key, cached, now);
         Ok(subject)
     }
 
@@ -350,7 +363,7 @@ impl Gateway {
     /// Rewrites request headers for the upstream: strips every client identity header (and
     /// `Authorization` unless the route forwards it), then writes the subject's, and the
     /// upstream token when the route asks for one.
-    pub async fn prepare_upstream(
+    pub fn prepare_upstream(
         &self,
         route: &Route,
         subject: Option<&Caller>,
@@ -369,7 +382,6 @@ impl Gateway {
             let token = self
                 .upstream_tokens
                 .get(signer, subject, audience, now)
-                .await
                 .map_err(|e| {
                     Error::BadForward(format!("minting the upstream token failed: {e}"))
                 })?;

@@ -63,7 +63,9 @@ where
         loop {
             let (mut connection, reused) = match self.checkout(upstream) {
                 Some(connection) => (connection, true),
-                None => (self.connect(upstream).await?, false),
+                // Boxed: connecting is the cold path; inline, its state machine (resolver,
+                // connect, handshake) would enlarge the future of every request.
+                None => (Box::pin(self.connect(upstream)).await?, false),
             };
             match connection.try_send_request(request).await {
                 Ok(response) => {
@@ -82,7 +84,7 @@ where
     /// A ready connection to `upstream`, dropping the closed ones found on the way.
     fn checkout(&self, upstream: &Authority) -> Option<SendRequest<B>> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        let (_, connections) = idle.iter_mut().find(|(known, _)| known == upstream)?;
+        let (_, connections) = idle.iter_mut().find(|(known, _)| same(known, upstream))?;
         connections.retain(|connection| !connection.is_closed());
         let ready = connections.iter().rposition(SendRequest::is_ready)?;
         Some(connections.swap_remove(ready))
@@ -92,7 +94,7 @@ where
     /// is dropped, and hyper closes it once its response has been read.
     fn put_back(&self, upstream: &Authority, connection: SendRequest<B>) {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        let index = match idle.iter().position(|(known, _)| known == upstream) {
+        let index = match idle.iter().position(|(known, _)| same(known, upstream)) {
             Some(index) => index,
             None => {
                 idle.push((upstream.clone(), Vec::new()));
@@ -136,6 +138,13 @@ where
         });
         Ok(sender)
     }
+}
+
+/// Whether two upstream authorities are written the same. `Authority`'s own `==` ignores
+/// case byte by byte; the authorities here all come from the parsed configuration, so a plain
+/// comparison finds the same upstream (and at worst gives one upstream two pools).
+fn same(known: &Authority, upstream: &Authority) -> bool {
+    known.as_str() == upstream.as_str()
 }
 
 impl<B> std::fmt::Debug for ConnectionPool<B> {

@@ -63,7 +63,7 @@ pub fn mint(
 /// Minted tokens by (subject, audience), reused until shortly before they expire.
 #[derive(Clone)]
 pub struct UpstreamTokenCache {
-    entries: moka::future::Cache<(Subject, String), (Arc<str>, UnixTime)>,
+    entries: moka::sync::Cache<(Subject, String), (Arc<str>, UnixTime)>,
 }
 
 impl std::fmt::Debug for UpstreamTokenCache {
@@ -78,7 +78,7 @@ impl UpstreamTokenCache {
         let ttl =
             Duration::from_secs((UPSTREAM_TOKEN_TTL_SECS - MIN_REMAINING_SECS).unsigned_abs());
         Self {
-            entries: moka::future::Cache::builder()
+            entries: moka::sync::Cache::builder()
                 .max_capacity(capacity)
                 .time_to_live(ttl)
                 .build(),
@@ -87,7 +87,7 @@ impl UpstreamTokenCache {
 
     /// A token for `subject` at `audience`: the cached one while it has time left, else a new
     /// one.
-    pub async fn get(
+    pub fn get(
         &self,
         signer: &dyn UpstreamSigner,
         subject: &Subject,
@@ -95,7 +95,7 @@ impl UpstreamTokenCache {
         now: UnixTime,
     ) -> Result<Arc<str>, KeyError> {
         let key = (subject.clone(), audience.to_owned());
-        if let Some((token, expires_at)) = self.entries.get(&key).await
+        if let Some((token, expires_at)) = self.entries.get(&key)
             && expires_at.as_secs() - now.as_secs() >= MIN_REMAINING_SECS
         {
             return Ok(token);
@@ -109,9 +109,7 @@ impl UpstreamTokenCache {
         )?
         .into();
         let expires_at = UnixTime::from_secs(now.as_secs() + UPSTREAM_TOKEN_TTL_SECS);
-        self.entries
-            .insert(key, (Arc::clone(&token), expires_at))
-            .await;
+        self.entries.insert(key, (Arc::clone(&token), expires_at));
         Ok(token)
     }
 }
@@ -139,14 +137,13 @@ mod tests {
         s
     }
 
-    #[tokio::test]
-    async fn an_upstream_token_verifies_for_its_audience_only_and_is_reused() {
+    #[test]
+    fn an_upstream_token_verifies_for_its_audience_only_and_is_reused() {
         let signer = Fixed(Arc::new(SigningKey::generate(Algorithm::Es256).unwrap()));
         let cache = UpstreamTokenCache::new(10);
         let now = UnixTime::from_secs(1_800_000_000);
         let token = cache
             .get(&signer, &alice(), "http://reports:9000", now)
-            .await
             .unwrap();
         let keys = KeySet::new(vec![signer.0.verifying_key()]).unwrap();
         let verify = |aud: &str| {
@@ -169,13 +166,11 @@ mod tests {
 
         let again = cache
             .get(&signer, &alice(), "http://reports:9000", now)
-            .await
             .unwrap();
         assert_eq!(again, token, "reused while fresh");
         let later = UnixTime::from_secs(now.as_secs() + 50);
         let renewed = cache
             .get(&signer, &alice(), "http://reports:9000", later)
-            .await
             .unwrap();
         assert_ne!(renewed, token, "renewed when about to expire");
     }

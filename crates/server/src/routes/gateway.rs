@@ -505,7 +505,8 @@ pub async fn proxy(State(state): State<AppState>, mut request: Request) -> Respo
                 gateway_request(state.clone(), Arc::clone(&live), request)
                     .map(Ok::<_, std::convert::Infallible>)
             });
-            match cors.layer(inner).oneshot(request).await {
+            // Boxed, so that the future of a request without CORS stays small.
+            match Box::pin(cors.layer(inner).oneshot(request)).await {
                 Ok(response) => response,
                 Err(never) => match never {},
             }
@@ -522,32 +523,40 @@ async fn gateway_request(state: AppState, service: Arc<LiveGateway>, request: Re
     let (mut parts, body) = request.into_parts();
     // Only a request with cookies and without `Authorization` can use the session cookie;
     // others (Bearer requests and public routes, the hot path) skip the lookup entirely.
-    let via_cookie =
-        if parts.headers.contains_key(AUTHORIZATION) || !parts.headers.contains_key(COOKIE) {
-            false
-        } else {
+    let via_cookie = if parts.headers.contains_key(AUTHORIZATION)
+        || !parts.headers.contains_key(COOKIE)
+    {
+        false
+    } else {
+        // Boxed: the session lookup's future is several kilobytes, and inline it would
+        // make every proxied request's future that large (it is moved, so copied, a few
+        // times on the way through the router).
+        let credential = Box::pin(async {
             let Ok(ClientInfo(client)) = ClientInfo::from_request_parts(&mut parts, &state).await;
-            let credential = session_credential(
+            session_credential(
                 &state,
                 &service,
                 &parts.method,
                 parts.uri.path(),
                 &mut parts.headers,
                 &client,
-            );
-            match credential.await {
-                Ok(via_cookie) => via_cookie,
-                Err(error) => return error.into_response(),
-            }
-        };
+            )
+            .await
+        });
+        match credential.await {
+            Ok(via_cookie) => via_cookie,
+            Err(error) => return error.into_response(),
+        }
+    };
     let request = Request::from_parts(parts, body);
+    let now = now(&state);
     let decision = service
         .gateway
         .decide(
             request.method(),
             request.uri().path(),
             request.headers(),
-            now(&state),
+            now,
         )
         .await;
     let (route, subject) = match decision {
@@ -581,10 +590,10 @@ async fn gateway_request(state: AppState, service: Arc<LiveGateway>, request: Re
         parts.headers.remove(AUTHORIZATION);
     }
     drop_gatehouse_cookies(&mut parts.headers);
-    let prepared = service
-        .gateway
-        .prepare_upstream(route, subject.as_deref(), &mut parts.headers, now(&state))
-        .await;
+    let prepared =
+        service
+            .gateway
+            .prepare_upstream(route, subject.as_deref(), &mut parts.headers, now);
     if let Err(error) = prepared {
         return ApiError::internal(error).into_response();
     }
@@ -667,7 +676,7 @@ fn refusal(decision: Decision<'_>) -> ApiError {
 struct DenialError(Denial);
 
 /// The forward-auth endpoint; `/auth/verify/<original path>` is its Envoy form.
-const VERIFY_PATH: &str = "/auth/verify";
+pub(crate) const VERIFY_PATH: &str = "/auth/verify";
 
 /// Envoy's `ext_authz` HTTP service: the answer header listing request headers Envoy removes
 /// before forwarding an allowed request.
