@@ -5,7 +5,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::clock::Clock;
@@ -80,14 +79,14 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let app = routes::app(self.state.clone());
-        self.run_router(app, shutdown).await
+        let entry = routes::Entry::new(self.state.clone());
+        self.serve(entry, shutdown).await
     }
 
-    /// Serves `router` (built with [`routes::with_layers`]) until `shutdown` completes.
-    pub async fn run_router(
+    /// Serves `entry` until `shutdown` completes.
+    async fn serve(
         self,
-        router: Router,
+        entry: routes::Entry,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let grace = self.state.config().server.shutdown_grace.get();
@@ -109,7 +108,7 @@ impl Server {
         );
         let mut workers = Workers::spawn(
             self.listener,
-            router,
+            entry,
             self.state.config().server.worker_count(),
         )?;
         let result = tokio::select! {

@@ -19,14 +19,17 @@
 //! runtime. The worker runtimes are kept alive until [`Workers::exit`], after the database is
 //! closed: pooled connections opened by a worker are driven by that worker's runtime.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
-use axum::Router;
-use axum::serve::{Listener, ListenerExt};
+use axum::extract::{ConnectInfo, Request};
+use axum::response::Response;
+use axum::serve::{IncomingStream, Listener, ListenerExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
+use tower::{Layer as _, Service};
 
 /// A connection accepted by the accept loop, on its way to a worker.
 type Handover = (std::net::TcpStream, SocketAddr);
@@ -54,14 +57,19 @@ pub(crate) struct Workers {
 }
 
 impl Workers {
-    /// Starts `count` threads serving `router` and the accept loop handing them the
-    /// connections of `listener` (on the caller's runtime). Fails only if a thread or runtime
-    /// cannot be created.
-    pub(crate) fn spawn(
+    /// Starts `count` threads serving `service` (a [`axum::Router`], or the server's
+    /// [`crate::routes::Entry`]) and the accept loop handing them the connections of
+    /// `listener` (on the caller's runtime). Every request carries its connection's
+    /// [`ConnectInfo`]. Fails only if a thread or runtime cannot be created.
+    pub(crate) fn spawn<S>(
         listener: TcpListener,
-        router: Router,
+        service: S,
         count: NonZeroUsize,
-    ) -> std::io::Result<Self> {
+    ) -> std::io::Result<Self>
+    where
+        S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+        S::Future: Send,
+    {
         let local_addr = listener.local_addr()?;
         let (phase, _) = watch::channel(Phase::Serving);
         let (outcome_tx, outcomes) = mpsc::unbounded_channel();
@@ -82,11 +90,11 @@ impl Workers {
                 local_addr,
             };
             let phase = workers.phase.subscribe();
-            let router = router.clone();
+            let service = service.clone();
             let outcome_tx = outcome_tx.clone();
             std::thread::Builder::new()
                 .name(format!("gatehouse-worker-{index}"))
-                .spawn(move || runtime.block_on(serve(listener, router, phase, outcome_tx)))?;
+                .spawn(move || runtime.block_on(serve(listener, service, phase, outcome_tx)))?;
             workers.serving += 1;
             handovers.push(handover_tx);
         }
@@ -213,22 +221,28 @@ impl Listener for Handed {
 
 /// One worker: serves until draining is over (or it is told to exit), reports, then keeps its
 /// runtime running until [`Phase::Exit`].
-async fn serve(
+async fn serve<S>(
     listener: Handed,
-    router: Router,
+    service: S,
     mut phase: watch::Receiver<Phase>,
     outcome_tx: mpsc::UnboundedSender<std::io::Result<()>>,
-) {
+) where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
     let mut draining = phase.clone();
     // Responses are written whole, so Nagle's algorithm would only delay them.
     let listener = listener.tap_io(|stream| {
         let _ = stream.set_nodelay(true);
     });
-    let serving = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    // What `Router::into_make_service_with_connect_info` does, for any service.
+    let per_connection = tower::service_fn(move |incoming: IncomingStream<'_, _>| {
+        let connection: ConnectInfo<SocketAddr> = ConnectInfo(*incoming.remote_addr());
+        std::future::ready(Ok::<_, Infallible>(
+            axum::Extension(connection).layer(service.clone()),
+        ))
+    });
+    let serving = axum::serve(listener, per_connection).with_graceful_shutdown(async move {
         // An error means the handle is gone: stop as well.
         let _ = draining.wait_for(|phase| *phase != Phase::Serving).await;
     });
@@ -243,6 +257,7 @@ async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::Router;
     use axum::routing::get;
     use std::io::{Read, Write};
 
