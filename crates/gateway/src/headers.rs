@@ -25,6 +25,9 @@ pub struct IdentityHeaders {
     truncated: HeaderName,
     /// Lower-case, as `HeaderName`s are.
     strip_prefix: String,
+    /// The configured names the strip prefix does not cover (none by default), so that
+    /// checking a request header is one prefix test plus this short list.
+    unprefixed: Vec<HeaderName>,
     max_value_bytes: usize,
 }
 
@@ -41,6 +44,7 @@ impl Default for IdentityHeaders {
             token: HeaderName::from_static("x-auth-token"),
             truncated: HeaderName::from_static("x-auth-truncated"),
             strip_prefix: "x-auth-".to_owned(),
+            unprefixed: Vec::new(),
             max_value_bytes: 4096,
         }
     }
@@ -69,7 +73,7 @@ impl IdentityHeaders {
                     .into(),
             });
         }
-        Ok(Self {
+        let mut headers = Self {
             subject: name("subject", &config.subject)?,
             username: name("username", &config.username)?,
             roles: name("roles", &config.roles)?,
@@ -79,8 +83,16 @@ impl IdentityHeaders {
             token: name("token", &config.token)?,
             truncated: name("truncated", &config.truncated)?,
             strip_prefix,
+            unprefixed: Vec::new(),
             max_value_bytes: config.max_value_bytes,
-        })
+        };
+        headers.unprefixed = headers
+            .own_names()
+            .into_iter()
+            .filter(|name| !name.as_str().starts_with(&headers.strip_prefix))
+            .cloned()
+            .collect();
+        Ok(headers)
     }
 
     /// The header carrying the upstream token.
@@ -105,13 +117,14 @@ impl IdentityHeaders {
     /// anything starting with the strip prefix. With `keep_authorization == false` the client's
     /// `Authorization` header goes too.
     pub fn strip(&self, headers: &mut HeaderMap, keep_authorization: bool) {
-        let doomed: Vec<HeaderName> = headers
+        // One at a time, found by a scan of the names: usually there is none, and nothing is
+        // allocated to find that out.
+        while let Some(name) = headers
             .keys()
-            .filter(|name| self.claims_identity(name))
+            .find(|name| self.claims_identity(name))
             .cloned()
-            .collect();
-        for name in doomed {
-            headers.remove(name);
+        {
+            headers.remove(&name);
         }
         if !keep_authorization {
             headers.remove(AUTHORIZATION);
@@ -219,7 +232,7 @@ impl IdentityHeaders {
     /// Whether a request header claims an identity: one of the configured names, or any name
     /// with the strip prefix.
     fn claims_identity(&self, name: &HeaderName) -> bool {
-        name.as_str().starts_with(&self.strip_prefix) || self.own_names().contains(&name)
+        name.as_str().starts_with(&self.strip_prefix) || self.unprefixed.contains(name)
     }
 
     /// One value, cut to the cap, and whether it was cut.

@@ -48,6 +48,15 @@ pub struct Missing {
 }
 
 impl Missing {
+    /// Whether nothing is missing.
+    fn is_nothing(&self) -> bool {
+        self.roles_any.is_empty()
+            && self.permissions.is_empty()
+            && self.groups_any.is_empty()
+            && self.scopes_any.is_empty()
+            && !self.groups_overage
+    }
+
     /// A space-separated summary for `WWW-Authenticate` and problem+json bodies, e.g.
     /// `roles_any=Admin,Auditor permissions=reports:read`. Names only configured requirements,
     /// never anything from the token.
@@ -97,7 +106,7 @@ impl Policy {
         // undecidable as an unmet groups requirement when the groups were not listed.
         missing.groups_overage = subject.groups_overage
             && (!missing.groups_any.is_empty() || !missing.roles_any.is_empty());
-        if missing == Missing::default() {
+        if missing.is_nothing() {
             Authorization::Allowed
         } else {
             Authorization::Forbidden(missing)

@@ -21,19 +21,6 @@ use crate::error::Error;
 use crate::pool::{ConnectionPool, SendError};
 use crate::route::Upstream;
 
-/// Headers that describe one connection, not the message (RFC 9110 §7.6.1); never forwarded.
-/// A `static`, not a `const`: a `const` array would be built and dropped at every use.
-static HOP_BY_HOP: [HeaderName; 8] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    header::PROXY_AUTHENTICATE,
-    header::PROXY_AUTHORIZATION,
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-];
-
 /// Facts about the client connection, for the `X-Forwarded-*` headers.
 #[derive(Debug, Clone)]
 pub struct Forwarded {
@@ -189,32 +176,44 @@ fn upgrade_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
 
 /// Removes the hop-by-hop headers, including any the `Connection` header names.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // One pass over the names finds the few that are present (most messages carry one,
-    // `Connection: keep-alive`, or none); only those are removed, each removal being a hashed
-    // lookup.
+    // One pass over the few names present finds those to remove; nothing is allocated when
+    // there are none, and each removal is a hashed lookup.
     let doomed: Vec<HeaderName> = {
-        let named: Vec<&str> = headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .map(str::trim)
-            .collect();
+        let connection = headers.get_all(header::CONNECTION);
+        let named = |name: &HeaderName| {
+            connection
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .flat_map(|value| value.split(','))
+                .any(|token| token.trim().eq_ignore_ascii_case(name.as_str()))
+        };
         headers
             .keys()
-            .filter(|name| {
-                *name == header::UPGRADE
-                    || HOP_BY_HOP.contains(name)
-                    || named
-                        .iter()
-                        .any(|token| token.eq_ignore_ascii_case(name.as_str()))
-            })
+            .filter(|name| is_hop_by_hop(name) || named(name))
             .cloned()
             .collect()
     };
     for name in doomed {
         headers.remove(name);
     }
+}
+
+/// Whether `name` describes one connection, not the message (RFC 9110 §7.6.1), or is
+/// `Upgrade` (re-added for a tunnelled upgrade). Names are lower case, and a match on the
+/// text is cheaper than comparing with each `HeaderName`.
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+    )
 }
 
 /// Appends the client's address to `X-Forwarded-For`.
