@@ -529,8 +529,8 @@ async fn gateway_request(state: AppState, service: Arc<LiveGateway>, request: Re
         false
     } else {
         // Boxed: the session lookup's future is several kilobytes, and inline it would
-        // make every proxied request's future that large (it is moved, so copied, a few
-        // times on the way through the router).
+        // make every proxied request's future that large (and futures are moved, so
+        // copied, on their way to the connection's task).
         let credential = Box::pin(async {
             let Ok(ClientInfo(client)) = ClientInfo::from_request_parts(&mut parts, &state).await;
             session_credential(
